@@ -1,0 +1,3 @@
+module github.com/liveflow/liveflow/tools
+
+go 1.26.8
