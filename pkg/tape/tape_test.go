@@ -58,17 +58,17 @@ func TestParseEachType(t *testing.T) {
 
 func TestParseRejects(t *testing.T) {
 	tests := map[string]string{
-		`not json`: ReasonMalformed,
+		`not json`:        ReasonMalformed,
 		`{"type":"trade"`: ReasonMalformed,
-		`{"type":"trade","ts":"2026-12-03T14:30:00Z","symbol":"AAPL261218C00200000","price":"2.4","size":1}`: ReasonMalformed,
+		`{"type":"trade","ts":"2026-12-03T14:30:00Z","symbol":"AAPL261218C00200000","price":"2.4","size":1}`:           ReasonMalformed,
 		`{"type":"trade","ts":"2026-12-03T14:30:00Z","symbol":"AAPL261218C00200000","price":2.4,"size":1,"venue":"X"}`: ReasonMalformed,
-		`{"type":"spot","ts":"2026-12-03T14:30:00Z","underlying":"A","price":1} {}`: ReasonMalformed,
-		`{"type":"bar","ts":"2026-12-03T14:30:00Z"}`: ReasonType,
-		`{"type":"trade","ts":"2026-12-03T14:30:00Z","symbol":"AAPL","price":2.4,"size":1}`: ReasonSymbol,
-		`{"type":"trade","ts":"yesterday","symbol":"AAPL261218C00200000","price":2.4,"size":1}`: ReasonInvalid,
-		`{"type":"trade","ts":"2026-12-03T14:30:00Z","symbol":"AAPL261218C00200000","price":2.4}`: ReasonInvalid,
-		`{"type":"oi","ts":"2026-12-03T14:30:00Z","symbol":"AAPL261218C00200000"}`: ReasonInvalid,
-		`{"type":"spot","ts":"2026-12-03T14:30:00Z","price":1}`: ReasonInvalid,
+		`{"type":"spot","ts":"2026-12-03T14:30:00Z","underlying":"A","price":1} {}`:                                    ReasonMalformed,
+		`{"type":"bar","ts":"2026-12-03T14:30:00Z"}`:                                                                   ReasonType,
+		`{"type":"trade","ts":"2026-12-03T14:30:00Z","symbol":"AAPL","price":2.4,"size":1}`:                            ReasonSymbol,
+		`{"type":"trade","ts":"yesterday","symbol":"AAPL261218C00200000","price":2.4,"size":1}`:                        ReasonInvalid,
+		`{"type":"trade","ts":"2026-12-03T14:30:00Z","symbol":"AAPL261218C00200000","price":2.4}`:                      ReasonInvalid,
+		`{"type":"oi","ts":"2026-12-03T14:30:00Z","symbol":"AAPL261218C00200000"}`:                                     ReasonInvalid,
+		`{"type":"spot","ts":"2026-12-03T14:30:00Z","price":1}`:                                                        ReasonInvalid,
 	}
 	for in, reason := range tests {
 		_, err := Parse([]byte(in))

@@ -1,0 +1,116 @@
+// Package edge serves the WebSocket protocol: clients subscribe to
+// underlyings and receive scored events as JSON text frames.
+//
+// Client to server:
+//
+//	{"op":"subscribe","id":"s1","filter":{"symbols":["AAPL","TSLA"]}}
+//	{"op":"unsubscribe","id":"s1"}
+//	{"op":"ping"}
+//
+// Server to client:
+//
+//	{"op":"subscribed","id":"s1","symbols":["AAPL","TSLA"]}
+//	{"op":"unsubscribed","id":"s1"}
+//	{"op":"pong"}
+//	{"op":"error","code":"bad_filter","message":"...","id":"s1"}
+//	{"op":"events","events":[{...},{...}]}
+//
+// An error reply leaves the connection open; only the close codes below end it.
+package edge
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/coder/websocket"
+)
+
+// Error codes of {"op":"error"} replies.
+const (
+	CodeBadJSON     = "bad_json"     // the frame is not a JSON object of the protocol's shape
+	CodeUnknownOp   = "unknown_op"   // op is missing or not one of the ops above
+	CodeBadRequest  = "bad_request"  // a required field is missing
+	CodeBadFilter   = "bad_filter"   // the filter names no symbol or an invalid one
+	CodeDuplicateID = "duplicate_id" // a subscription with this id exists on the connection
+	CodeUnknownID   = "unknown_id"   // no subscription with this id exists
+	CodeTooMany     = "too_many_subscriptions"
+	CodeUnavailable = "unavailable" // the node could not start reading the needed streams in time
+)
+
+// Close codes, in the range RFC 6455 leaves to applications.
+const (
+	CloseSlowConsumer = websocket.StatusCode(4001) // the client did not read fast enough
+	CloseNotText      = websocket.StatusCode(4002) // a binary frame arrived
+	CloseShutdown     = websocket.StatusGoingAway  // the node is shutting down
+)
+
+type request struct {
+	Op     string  `json:"op"`
+	ID     string  `json:"id"`
+	Filter *filter `json:"filter"`
+}
+
+type filter struct {
+	Symbols []string `json:"symbols"`
+}
+
+type reply struct {
+	Op      string   `json:"op"`
+	ID      string   `json:"id,omitempty"`
+	Code    string   `json:"code,omitempty"`
+	Message string   `json:"message,omitempty"`
+	Symbols []string `json:"symbols,omitempty"`
+}
+
+func errorReply(id, code, format string, args ...any) reply {
+	return reply{Op: "error", ID: id, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func (r reply) encode() []byte {
+	b, _ := json.Marshal(r) // a reply of strings always encodes
+	return b
+}
+
+// maxSymbols bounds the symbols of one subscription.
+const maxSymbols = 1000
+
+// normalizeSymbols validates the underlyings of a filter, upper-cases them
+// and removes duplicates.
+func normalizeSymbols(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return nil, fmt.Errorf("filter.symbols is empty")
+	}
+	if len(in) > maxSymbols {
+		return nil, fmt.Errorf("filter.symbols has %d entries, at most %d allowed", len(in), maxSymbols)
+	}
+	seen := make(map[string]bool, len(in))
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		u, ok := root(s)
+		if !ok {
+			return nil, fmt.Errorf("symbol %q is not an underlying (1 to 6 letters or digits)", s)
+		}
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func root(s string) (string, bool) {
+	if len(s) == 0 || len(s) > 6 {
+		return "", false
+	}
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		default:
+			return "", false
+		}
+	}
+	return string(b), true
+}

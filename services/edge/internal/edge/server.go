@@ -1,0 +1,190 @@
+package edge
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/liveflow/liveflow/services/edge/internal/hub"
+)
+
+// Limits bound what one client may cost. The zero value means the defaults.
+type Limits struct {
+	MaxSubscriptions int           // per connection; 0 means 64
+	QueueLen         int           // events waiting per connection; 0 means 4096
+	MaxMessage       int64         // bytes of one client frame; 0 means 64 KiB
+	BatchBytes       int           // target size of one events frame; 0 means 64 KiB
+	PingEvery        time.Duration // 0 means 20 s
+	WriteTimeout     time.Duration // 0 means 10 s
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxSubscriptions, 64)
+	def(&l.QueueLen, 4096)
+	def(&l.BatchBytes, 64<<10)
+	if l.MaxMessage == 0 {
+		l.MaxMessage = 64 << 10
+	}
+	if l.PingEvery == 0 {
+		l.PingEvery = 20 * time.Second
+	}
+	if l.WriteTimeout == 0 {
+		l.WriteTimeout = 10 * time.Second
+	}
+	return l
+}
+
+// Server is the HTTP side of an edge node: /ws and the live page at /.
+type Server struct {
+	hub      *hub.Hub
+	limits   Limits
+	origins  []string
+	metrics  *Metrics
+	ctx      context.Context
+	shutdown context.CancelFunc
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	wg       sync.WaitGroup
+}
+
+// NewServer returns a Server. origins are host patterns (as in
+// websocket.AcceptOptions.OriginPatterns) allowed besides the page's own host.
+func NewServer(h *hub.Hub, limits Limits, origins []string, m *Metrics) *Server {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		hub: h, limits: limits.withDefaults(), origins: origins, metrics: m,
+		ctx: ctx, shutdown: cancel, sessions: make(map[*session]struct{}),
+	}
+}
+
+//go:embed web
+var web embed.FS
+
+// Register adds the routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.Handle("GET /", http.FileServerFS(mustSub(web, "web")))
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins})
+	if err != nil {
+		s.metrics.Rejected.Inc()
+		return // Accept has written the HTTP error
+	}
+	conn.SetReadLimit(s.limits.MaxMessage)
+
+	sess := newSession(s, conn)
+	s.mu.Lock()
+	if s.ctx.Err() != nil {
+		s.mu.Unlock()
+		conn.Close(CloseShutdown, "node is shutting down")
+		return
+	}
+	s.sessions[sess] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.metrics.Connections.Inc()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+		s.metrics.Connections.Dec()
+		s.wg.Done()
+	}()
+
+	sess.run(s.ctx)
+	conn.CloseNow()
+}
+
+// Shutdown tells every client the node is going away, closes the
+// connections and waits for their sessions to end, or for ctx.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.shutdown()
+	var closing sync.WaitGroup
+	for sess := range s.sessions {
+		closing.Add(1)
+		go func() {
+			defer closing.Done()
+			sess.conn.Close(CloseShutdown, "node is shutting down")
+		}()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		closing.Wait()
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// Metrics are the edge's connection and protocol series.
+type Metrics struct {
+	Connections    prometheus.Gauge
+	Rejected       prometheus.Counter
+	Requests       prometheus.Counter
+	ProtocolErrors *prometheus.CounterVec
+	Events         prometheus.Counter
+	Frames         prometheus.Counter
+	SlowClosed     prometheus.Counter
+	DeadClosed     prometheus.Counter
+}
+
+// NewMetrics creates the series and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "liveflow_edge_connections", Help: "Open WebSocket connections.",
+		}),
+		Rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "liveflow_edge_rejected_upgrades_total", Help: "WebSocket upgrades refused (bad origin or request).",
+		}),
+		Requests: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "liveflow_edge_requests_total", Help: "Client requests read.",
+		}),
+		ProtocolErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "liveflow_edge_protocol_errors_total", Help: "Error replies sent, by code.",
+		}, []string{"code"}),
+		Events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "liveflow_edge_events_sent_total", Help: "Events written to clients.",
+		}),
+		Frames: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "liveflow_edge_event_frames_total", Help: "Events frames written to clients.",
+		}),
+		SlowClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "liveflow_edge_slow_consumer_closes_total", Help: "Connections closed for not reading fast enough.",
+		}),
+		DeadClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "liveflow_edge_dead_peer_closes_total", Help: "Connections closed for not answering pings.",
+		}),
+	}
+	reg.MustRegister(m.Connections, m.Rejected, m.Requests, m.ProtocolErrors, m.Events, m.Frames,
+		m.SlowClosed, m.DeadClosed)
+	return m
+}
+
+func mustSub(fsys embed.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err) // the directory is embedded at build time
+	}
+	return sub
+}

@@ -1,0 +1,206 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// session is one WebSocket client. The read loop owns subs; Send may be
+// called from any goroutine.
+type session struct {
+	srv  *Server
+	conn *websocket.Conn
+	out  chan []byte // event messages waiting for the writer
+
+	slowOnce sync.Once
+	slow     chan struct{} // closed when out overflowed
+
+	subs map[string][]string // subscription id -> its underlyings; owned by the read loop
+}
+
+func newSession(srv *Server, conn *websocket.Conn) *session {
+	return &session{
+		srv:  srv,
+		conn: conn,
+		out:  make(chan []byte, srv.limits.QueueLen),
+		slow: make(chan struct{}),
+		subs: make(map[string][]string),
+	}
+}
+
+// Send queues an event message without blocking. A client whose queue is
+// full is cut off with CloseSlowConsumer rather than slowing the node down;
+// it can reconnect and subscribe again.
+func (s *session) Send(msg []byte) {
+	select {
+	case s.out <- msg:
+	default:
+		s.slowOnce.Do(func() { close(s.slow) })
+	}
+}
+
+// run serves the client until it leaves, misbehaves or ctx ends.
+func (s *session) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		for _, symbols := range s.subs {
+			s.srv.hub.Remove(s, symbols)
+		}
+	}()
+
+	wg.Add(2)
+	go func() { defer wg.Done(); s.write(ctx) }()
+	go func() { defer wg.Done(); s.heartbeat(ctx) }()
+
+	for {
+		typ, data, err := s.conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageText {
+			s.conn.Close(CloseNotText, "the protocol uses JSON text frames")
+			return
+		}
+		s.srv.metrics.Requests.Inc()
+		if r := s.handle(ctx, data); r.Op != "" {
+			if r.Op == "error" {
+				s.srv.metrics.ProtocolErrors.WithLabelValues(r.Code).Inc()
+			}
+			if err := s.reply(ctx, r); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *session) reply(ctx context.Context, r reply) error {
+	wctx, cancel := context.WithTimeout(ctx, s.srv.limits.WriteTimeout)
+	defer cancel()
+	return s.conn.Write(wctx, websocket.MessageText, r.encode())
+}
+
+// handle carries out one request. Replies to a subscribe are written before
+// the hub starts routing to it, so "subscribed" precedes its events.
+func (s *session) handle(ctx context.Context, data []byte) reply {
+	var req request
+	if err := json.Unmarshal(data, &req); err != nil {
+		return errorReply("", CodeBadJSON, "frame is not a JSON request: %v", err)
+	}
+	switch req.Op {
+	case "subscribe":
+		return s.subscribe(ctx, req)
+	case "unsubscribe":
+		symbols, ok := s.subs[req.ID]
+		if !ok {
+			return errorReply(req.ID, CodeUnknownID, "no subscription %q on this connection", req.ID)
+		}
+		delete(s.subs, req.ID)
+		s.srv.hub.Remove(s, symbols)
+		return reply{Op: "unsubscribed", ID: req.ID}
+	case "ping":
+		return reply{Op: "pong"}
+	case "":
+		return errorReply(req.ID, CodeUnknownOp, "request has no op")
+	}
+	return errorReply(req.ID, CodeUnknownOp, "unknown op %q (want subscribe, unsubscribe or ping)", req.Op)
+}
+
+func (s *session) subscribe(ctx context.Context, req request) reply {
+	switch {
+	case req.ID == "":
+		return errorReply("", CodeBadRequest, "subscribe needs an id")
+	case s.subs[req.ID] != nil:
+		return errorReply(req.ID, CodeDuplicateID, "subscription %q exists; unsubscribe first", req.ID)
+	case len(s.subs) >= s.srv.limits.MaxSubscriptions:
+		return errorReply(req.ID, CodeTooMany, "at most %d subscriptions per connection", s.srv.limits.MaxSubscriptions)
+	case req.Filter == nil:
+		return errorReply(req.ID, CodeBadFilter, "subscribe needs a filter")
+	}
+	symbols, err := normalizeSymbols(req.Filter.Symbols)
+	if err != nil {
+		return errorReply(req.ID, CodeBadFilter, "%v", err)
+	}
+
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.srv.hub.Add(actx, s, symbols); err != nil {
+		return errorReply(req.ID, CodeUnavailable, "could not start reading the event streams; try again")
+	}
+	s.subs[req.ID] = symbols
+	return reply{Op: "subscribed", ID: req.ID, Symbols: symbols}
+}
+
+// write sends queued events, batching whatever is waiting into one frame of
+// at most BatchBytes, so a burst costs few frames and system calls.
+func (s *session) write(ctx context.Context) {
+	buf := make([]byte, 0, 4096)
+	for {
+		var msg []byte
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.slow:
+			s.srv.metrics.SlowClosed.Inc()
+			s.conn.Close(CloseSlowConsumer, "client is not reading fast enough")
+			return
+		case msg = <-s.out:
+		}
+
+		buf = append(buf[:0], `{"op":"events","events":[`...)
+		buf = append(buf, msg...)
+		n := 1
+	drain:
+		for len(buf) < s.srv.limits.BatchBytes {
+			select {
+			case msg = <-s.out:
+				buf = append(append(buf, ','), msg...)
+				n++
+			default:
+				break drain
+			}
+		}
+		buf = append(buf, "]}"...)
+
+		wctx, cancel := context.WithTimeout(ctx, s.srv.limits.WriteTimeout)
+		err := s.conn.Write(wctx, websocket.MessageText, buf)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				s.conn.Close(websocket.StatusInternalError, "write failed")
+			}
+			return
+		}
+		s.srv.metrics.Events.Add(float64(n))
+		s.srv.metrics.Frames.Inc()
+	}
+}
+
+// heartbeat pings the client; one that does not answer within the ping
+// interval is closed, so dead peers do not hold resources.
+func (s *session) heartbeat(ctx context.Context) {
+	t := time.NewTicker(s.srv.limits.PingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, s.srv.limits.PingEvery)
+		err := s.conn.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			s.srv.metrics.DeadClosed.Inc()
+			s.conn.Close(websocket.StatusPolicyViolation, "no answer to ping")
+			return
+		}
+	}
+}

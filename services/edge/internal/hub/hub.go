@@ -1,0 +1,140 @@
+// Package hub fans scored events out from the Redis shard streams to the
+// subscribers of an edge node.
+//
+// One reader goroutine per shard stream reads with XREAD BLOCK, so a node
+// holds one Redis connection per shard its subscribers need, never one per
+// subscriber. A reader starts when the first subscriber needs its shard.
+// Each entry is routed by its underlying to the subscribers of that
+// underlying, once per subscriber however many of its subscriptions match.
+package hub
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/liveflow/liveflow/pkg/stream"
+)
+
+// Subscriber receives event messages. Send must not block: a subscriber that
+// cannot keep up drops or disconnects on its own terms. msg is shared between
+// subscribers and must not be modified.
+type Subscriber interface {
+	Send(msg []byte)
+}
+
+// Logger receives the hub's notable events; the service wires it to zap.
+type Logger interface {
+	Warnw(msg string, keysAndValues ...any)
+}
+
+// Hub routes events to subscribers. Its methods are safe for concurrent use.
+type Hub struct {
+	rdb     redis.UniversalClient
+	shards  int
+	log     Logger
+	metrics *Metrics
+	ctx     context.Context
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+
+	// mu guards subs and readers.
+	mu      sync.RWMutex
+	subs    map[string]map[Subscriber]int // underlying -> subscriber -> subscriptions naming it
+	readers map[int]*reader               // shards with a reader, started or starting
+}
+
+// reader is the state of one shard's reader goroutine.
+type reader struct {
+	ready chan struct{} // closed once the reader knows where the stream ends
+}
+
+// New returns a Hub reading the given number of shard streams.
+func New(rdb redis.UniversalClient, shards int, log Logger, m *Metrics) *Hub {
+	ctx, stop := context.WithCancel(context.Background())
+	return &Hub{
+		rdb: rdb, shards: shards, log: log, metrics: m, ctx: ctx, stop: stop,
+		subs: make(map[string]map[Subscriber]int), readers: make(map[int]*reader),
+	}
+}
+
+// Add counts one more subscription of s to each underlying and starts the
+// readers of shards not read yet. Once Add returns, every event written to
+// those underlyings reaches s. Add waits for a new reader to find the end of
+// its stream; if ctx ends first it undoes its counts and returns ctx.Err().
+func (h *Hub) Add(ctx context.Context, s Subscriber, underlyings []string) error {
+	h.mu.Lock()
+	var wait []*reader
+	for _, u := range underlyings {
+		m := h.subs[u]
+		if m == nil {
+			m = make(map[Subscriber]int)
+			h.subs[u] = m
+		}
+		m[s]++
+		wait = append(wait, h.readerLocked(stream.Shard(u, h.shards)))
+	}
+	h.mu.Unlock()
+
+	for _, r := range wait {
+		select {
+		case <-r.ready:
+		case <-ctx.Done():
+			h.Remove(s, underlyings)
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Remove counts one subscription of s to each underlying less; s stops
+// receiving an underlying when no subscription of it names it any more.
+func (h *Hub) Remove(s Subscriber, underlyings []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, u := range underlyings {
+		m := h.subs[u]
+		if m[s]--; m[s] <= 0 {
+			delete(m, s)
+		}
+		if len(m) == 0 {
+			delete(h.subs, u)
+		}
+	}
+}
+
+// Close stops the readers and waits for them.
+func (h *Hub) Close() {
+	h.stop()
+	h.wg.Wait()
+}
+
+// readerLocked returns the reader of a shard, starting it when there is
+// none. h.mu must be held for writing.
+func (h *Hub) readerLocked(shard int) *reader {
+	if r := h.readers[shard]; r != nil {
+		return r
+	}
+	r := &reader{ready: make(chan struct{})}
+	h.readers[shard] = r
+	h.metrics.Readers.Inc()
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer h.metrics.Readers.Dec()
+		h.read(shard, r)
+	}()
+	return r
+}
+
+// dispatch sends msg to the subscribers of underlying and returns how many.
+func (h *Hub) dispatch(underlying string, msg []byte) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	m := h.subs[underlying]
+	for s := range m {
+		s.Send(msg)
+	}
+	return len(m)
+}

@@ -1,0 +1,105 @@
+package hub
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/liveflow/liveflow/pkg/stream"
+)
+
+// blockFor bounds one XREAD BLOCK so a reader notices Close promptly even
+// when the connection ignores the context.
+const blockFor = 2 * time.Second
+
+// read follows one shard stream until the hub closes. It finds the current
+// end of the stream first, then signals r.ready, and always reads after a
+// concrete entry id: re-reading with "$" after a timeout would skip entries
+// written in between.
+func (h *Hub) read(shard int, r *reader) {
+	key := stream.Key(shard)
+	last := h.tail(key)
+	close(r.ready)
+	backoff := 50 * time.Millisecond
+	for h.ctx.Err() == nil {
+		res, err := h.rdb.XRead(h.ctx, &redis.XReadArgs{
+			Streams: []string{key, last}, Count: 1000, Block: blockFor,
+		}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue // nothing new within blockFor
+		}
+		if err != nil {
+			if h.ctx.Err() != nil {
+				return
+			}
+			h.metrics.RedisErrors.Inc()
+			h.log.Warnw("reading shard stream failed; retrying", "stream", key, "err", err)
+			h.sleep(backoff)
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		for _, s := range res {
+			for _, m := range s.Messages {
+				last = m.ID
+				h.route(shard, m)
+			}
+		}
+	}
+}
+
+// tail returns the id of the newest entry of a stream, or "0-0" for a stream
+// that does not exist yet, retrying until Redis answers or the hub closes.
+func (h *Hub) tail(key string) string {
+	for h.ctx.Err() == nil {
+		msgs, err := h.rdb.XRevRangeN(h.ctx, key, "+", "-", 1).Result()
+		if err == nil {
+			if len(msgs) == 0 {
+				return "0-0"
+			}
+			return msgs[0].ID
+		}
+		h.metrics.RedisErrors.Inc()
+		h.log.Warnw("cannot find the end of a shard stream; retrying", "stream", key, "err", err)
+		h.sleep(time.Second)
+	}
+	return "0-0"
+}
+
+// route turns an entry into an event message and hands it to subscribers.
+// The stored event lacks its id; the id is the shard and the entry id,
+// "<shard>-<ms>-<seq>", which orders events within a shard and will let a
+// client resume after the last one it saw.
+func (h *Hub) route(shard int, m redis.XMessage) {
+	u, _ := m.Values[stream.FieldUnderlying].(string)
+	e, _ := m.Values[stream.FieldEvent].(string)
+	if u == "" || len(e) < 2 || e[0] != '{' {
+		h.metrics.BadEntries.Inc()
+		h.log.Warnw("skipping malformed stream entry", "shard", shard, "id", m.ID)
+		return
+	}
+	msg := make([]byte, 0, len(e)+32)
+	msg = append(msg, `{"id":"`...)
+	msg = strconv.AppendInt(msg, int64(shard), 10)
+	msg = append(msg, '-')
+	msg = append(msg, m.ID...)
+	msg = append(msg, '"')
+	if len(e) > 2 {
+		msg = append(msg, ',')
+	}
+	msg = append(msg, e[1:]...)
+
+	h.metrics.Entries.Inc()
+	h.metrics.Deliveries.Add(float64(h.dispatch(u, msg)))
+}
+
+func (h *Hub) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-h.ctx.Done():
+	case <-t.C:
+	}
+}

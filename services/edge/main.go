@@ -1,0 +1,141 @@
+// Command edge serves scored flow to WebSocket clients: it reads the Redis
+// shard streams its clients need and pushes each client the events of the
+// underlyings it subscribed to. It also serves the live page at /.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/liveflow/liveflow/pkg/stream"
+	"github.com/liveflow/liveflow/pkg/svc"
+	"github.com/liveflow/liveflow/services/edge/internal/edge"
+	"github.com/liveflow/liveflow/services/edge/internal/hub"
+)
+
+type config struct {
+	httpAddr   string
+	redisAddr  string
+	shards     int
+	origins    string
+	maxSubs    int
+	queueLen   int
+	pingEvery  time.Duration
+	drainGrace time.Duration
+	logLevel   string
+	logFormat  string
+}
+
+func parse(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "address of /ws, the live page, /healthz, /readyz and /metrics")
+	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis address host:port")
+	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the scorers")
+	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated origin host patterns allowed besides the page's own host, e.g. *.example.com")
+	fs.IntVar(&c.maxSubs, "max-subscriptions", 64, "subscriptions one connection may hold")
+	fs.IntVar(&c.queueLen, "client-queue", 4096, "events buffered per client before it is cut off as slow")
+	fs.DurationVar(&c.pingEvery, "ping-interval", 20*time.Second, "how often clients are pinged; one that misses a ping is closed")
+	fs.DurationVar(&c.drainGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for clients to close")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "json or console")
+	if err := svc.Parse(fs, args); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	switch {
+	case c.httpAddr == "":
+		return errors.New("-http-addr is empty")
+	case c.redisAddr == "":
+		return errors.New("-redis-addr is empty")
+	case c.shards < 1 || c.shards > 1024:
+		return fmt.Errorf("-shards %d: want 1 to 1024", c.shards)
+	case c.maxSubs < 1:
+		return fmt.Errorf("-max-subscriptions %d: want at least 1", c.maxSubs)
+	case c.queueLen < 1:
+		return fmt.Errorf("-client-queue %d: want at least 1", c.queueLen)
+	case c.pingEvery < time.Second:
+		return fmt.Errorf("-ping-interval %s: want at least 1s", c.pingEvery)
+	}
+	return nil
+}
+
+func main() {
+	cfg, err := parse(os.Args[1:])
+	if err != nil {
+		svc.Exit("edge", err)
+	}
+	log, err := svc.NewLogger("edge", cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		svc.Exit("edge", err)
+	}
+	defer log.Sync()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("edge stopped", zap.Error(err))
+		os.Exit(1)
+	}
+	log.Info("edge stopped")
+}
+
+func run(ctx context.Context, cfg config, log *zap.Logger) error {
+	rdb := redis.NewClient(&redis.Options{
+		Addr: cfg.redisAddr, ContextTimeoutEnabled: true,
+		// One connection per shard reader blocks in XREAD; leave room for
+		// readiness checks.
+		PoolSize: cfg.shards + 4,
+	})
+	defer rdb.Close()
+
+	ops := svc.NewOps()
+	ops.AddCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	h := hub.New(rdb, cfg.shards, log.Sugar(), hub.NewMetrics(ops.Registry))
+	defer h.Close()
+
+	var origins []string
+	for _, o := range strings.Split(cfg.origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	srv := edge.NewServer(h, edge.Limits{
+		MaxSubscriptions: cfg.maxSubs, QueueLen: cfg.queueLen, PingEvery: cfg.pingEvery,
+	}, origins, edge.NewMetrics(ops.Registry))
+	srv.Register(ops.Mux())
+
+	httpCtx, stopHTTP := context.WithCancel(context.Background())
+	defer stopHTTP()
+	addr, served, err := svc.Serve(httpCtx, cfg.httpAddr, ops.Mux())
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set -http-addr or LIVEFLOW_HTTP_ADDR to move the edge)", cfg.httpAddr, err)
+	}
+	log.Info("edge started", zap.Stringer("addr", addr), zap.String("redis", cfg.redisAddr),
+		zap.Int("shards", cfg.shards))
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return err
+	}
+	log.Info("edge draining", zap.Duration("grace", cfg.drainGrace))
+	dctx, cancel := context.WithTimeout(context.Background(), cfg.drainGrace)
+	defer cancel()
+	srv.Shutdown(dctx)
+	stopHTTP()
+	return <-served
+}

@@ -1,0 +1,52 @@
+package scorer
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the scorer's Prometheus series.
+type Metrics struct {
+	Ticks       *prometheus.CounterVec // by tick type
+	Rejected    *prometheus.CounterVec // by reason
+	Events      *prometheus.CounterVec // by kind
+	Duplicates  prometheus.Counter
+	RedisErrors prometheus.Counter
+	WriteTime   prometheus.Histogram
+	TickAge     prometheus.Histogram
+	Partitions  prometheus.Gauge
+}
+
+// NewMetrics creates the series and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Ticks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "liveflow_scorer_ticks_total", Help: "Ticks consumed, by type.",
+		}, []string{"type"}),
+		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "liveflow_scorer_rejected_total",
+			Help: "Records skipped because they could not be used, by reason (decode, invalid).",
+		}, []string{"reason"}),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "liveflow_scorer_events_total", Help: "Scored events written to Redis, by kind.",
+		}, []string{"kind"}),
+		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "liveflow_scorer_duplicate_events_total",
+			Help: "Events not written again because their tick had been applied before (replays).",
+		}),
+		RedisErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "liveflow_scorer_redis_errors_total", Help: "Failed Redis batch writes (each is retried).",
+		}),
+		WriteTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "liveflow_scorer_redis_write_seconds", Help: "Time to write one batch to Redis.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		TickAge: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "liveflow_scorer_tick_age_seconds",
+			Help:    "Time from ingest reading a trade to its event being in Redis.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		Partitions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "liveflow_scorer_partitions", Help: "Partitions of the ticks topic this scorer owns.",
+		}),
+	}
+	reg.MustRegister(m.Ticks, m.Rejected, m.Events, m.Duplicates, m.RedisErrors, m.WriteTime, m.TickAge, m.Partitions)
+	return m
+}

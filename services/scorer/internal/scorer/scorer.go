@@ -1,0 +1,242 @@
+// Package scorer consumes ticks from Kafka as a member of a consumer group,
+// scores them and appends the events to the Redis shard streams, committing
+// offsets only after Redis has acknowledged the events.
+package scorer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/liveflow/liveflow/pkg/flow"
+	"github.com/liveflow/liveflow/pkg/score"
+	"github.com/liveflow/liveflow/pkg/stream"
+	"github.com/liveflow/liveflow/pkg/tick"
+)
+
+// Config is what the scorer needs besides its clients.
+type Config struct {
+	Brokers  []string
+	Topic    string
+	Group    string
+	MaxPoll  int          // records per poll; 0 means 10,000
+	Scoring  score.Config // engine thresholds
+	ClientID string
+}
+
+// Logger receives the scorer's notable events; the service wires it to zap.
+type Logger interface {
+	Warnw(msg string, keysAndValues ...any)
+	Infow(msg string, keysAndValues ...any)
+}
+
+// Scorer runs the consume-score-write loop. Create it with New, then Run.
+type Scorer struct {
+	cfg     Config
+	cl      *kgo.Client
+	w       *stream.Writer
+	codec   *tick.Codec
+	log     Logger
+	metrics *Metrics
+	now     func() time.Time
+
+	// mu guards engines, which the rebalance callbacks change from another
+	// goroutine. With BlockRebalanceOnPoll they only run between batches.
+	mu      sync.Mutex
+	engines map[int32]*score.Engine
+}
+
+// New creates the Kafka client and joins nothing yet: the group is joined on
+// the first poll in Run.
+func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) {
+	if _, err := score.New(cfg.Scoring); err != nil {
+		return nil, err
+	}
+	if cfg.MaxPoll == 0 {
+		cfg.MaxPoll = 10_000
+	}
+	codec, err := tick.NewCodec()
+	if err != nil {
+		return nil, err
+	}
+	s := &Scorer{
+		cfg: cfg, w: w, codec: codec, log: log, metrics: m, now: time.Now,
+		engines: make(map[int32]*score.Engine),
+	}
+	s.cl, err = kgo.NewClient(
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ClientID(cfg.ClientID),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(s.assigned),
+		kgo.OnPartitionsRevoked(s.dropped),
+		kgo.OnPartitionsLost(s.dropped),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("scorer: kafka client: %w", err)
+	}
+	return s, nil
+}
+
+// Client exposes the Kafka client for readiness checks.
+func (s *Scorer) Client() *kgo.Client { return s.cl }
+
+// Run consumes until ctx ends, then leaves the group and closes the client.
+// Events of a batch reach Redis before its offsets are committed, so a crash
+// at any point replays ticks rather than losing them, and the idempotent
+// stream writer turns the replay into no new entries.
+func (s *Scorer) Run(ctx context.Context) error {
+	defer func() {
+		// A poll that returned as ctx ended still blocks rebalances; leaving
+		// the group is one, so Close would wait for it forever.
+		s.cl.AllowRebalance()
+		s.cl.Close()
+	}()
+	var batch stream.Batch
+	var events []flow.Event
+	for {
+		fetches := s.cl.PollRecords(ctx, s.cfg.MaxPoll)
+		if fetches.IsClientClosed() || ctx.Err() != nil {
+			return nil
+		}
+		fetches.EachError(func(topic string, p int32, err error) {
+			s.log.Warnw("fetch failed", "topic", topic, "partition", p, "err", err)
+		})
+
+		batch.Reset()
+		fetches.EachRecord(func(r *kgo.Record) {
+			events = s.score(r, events[:0], &batch)
+		})
+		if err := s.write(ctx, &batch); err != nil {
+			return nil // ctx ended mid-retry; the next owner replays the batch
+		}
+		if err := s.cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
+			// The events are in Redis; a failed commit only means a replay,
+			// which the writer absorbs.
+			s.log.Warnw("offset commit failed; ticks will be replayed", "err", err)
+		}
+		s.cl.AllowRebalance()
+	}
+}
+
+// score decodes and scores one record and adds its events to the batch.
+func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) []flow.Event {
+	var t tick.Tick
+	if err := s.codec.Decode(r.Value, &t); err != nil {
+		s.reject("decode", r, err)
+		return events
+	}
+	s.metrics.Ticks.WithLabelValues(string(t.Type)).Inc()
+
+	src := score.Source{Partition: r.Partition, Offset: r.Offset}
+	events, err := s.engine(r.Partition).Apply(&t, src, s.now().UnixNano(), events)
+	if err != nil {
+		s.reject("invalid", r, err)
+		return events
+	}
+	if len(events) == 0 {
+		return events
+	}
+
+	payloads := make([][]byte, 0, len(events))
+	for i := range events {
+		b, err := events[i].JSON()
+		if err != nil {
+			s.reject("encode", r, err)
+			return events
+		}
+		payloads = append(payloads, b)
+		s.metrics.Events.WithLabelValues(events[i].Kind).Inc()
+		if events[i].IngestTS > 0 {
+			s.metrics.TickAge.Observe(float64(s.now().UnixNano()-events[i].IngestTS) / 1e9)
+		}
+	}
+	shard := stream.Shard(t.Underlying, s.w.Shards())
+	batch.Add(shard, r.Topic, r.Partition, r.Offset, t.Underlying, payloads...)
+	return events
+}
+
+// TODO: rejected records are counted and logged but not kept; a dead-letter
+// topic would let an operator replay them after a fix.
+func (s *Scorer) reject(reason string, r *kgo.Record, err error) {
+	s.metrics.Rejected.WithLabelValues(reason).Inc()
+	s.log.Warnw("record skipped", "reason", reason, "partition", r.Partition, "offset", r.Offset, "err", err)
+}
+
+// write retries with capped exponential backoff until Redis takes the batch or
+// ctx ends. While it retries no offsets are committed and nothing new is
+// polled, so a Redis outage pauses consumption instead of losing events.
+func (s *Scorer) write(ctx context.Context, batch *stream.Batch) error {
+	if batch.Len() == 0 {
+		return nil
+	}
+	backoff := 50 * time.Millisecond
+	for {
+		start := s.now()
+		added, err := s.w.Write(ctx, batch)
+		if err == nil {
+			s.metrics.WriteTime.Observe(s.now().Sub(start).Seconds())
+			s.metrics.Duplicates.Add(float64(batch.Len() - added))
+			return nil
+		}
+		s.metrics.RedisErrors.Inc()
+		s.log.Warnw("redis write failed; retrying", "events", batch.Len(), "backoff", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (s *Scorer) engine(p int32) *score.Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.engines[p]
+	if !ok {
+		// The config was validated in New, so this cannot fail.
+		e, _ = score.New(s.cfg.Scoring)
+		s.engines[p] = e
+	}
+	return e
+}
+
+func (s *Scorer) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	s.log.Infow("partitions assigned", "partitions", assigned[s.cfg.Topic])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.metrics.Partitions.Add(float64(len(assigned[s.cfg.Topic])))
+}
+
+// dropped forgets the state of partitions this scorer no longer owns.
+// TODO: a new owner starts a partition with empty state (no NBBO, spot or open
+// interest until fresh ticks arrive); checkpointing state with its offset
+// would let it resume where the previous owner stopped.
+func (s *Scorer) dropped(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	s.log.Infow("partitions released", "partitions", lost[s.cfg.Topic])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range lost[s.cfg.Topic] {
+		delete(s.engines, p)
+	}
+	s.metrics.Partitions.Sub(float64(len(lost[s.cfg.Topic])))
+}
+
+// ErrNoBrokers is returned by Ping when no broker answers.
+var ErrNoBrokers = errors.New("scorer: no Kafka broker answers")
+
+// Ping checks that a broker answers, for the readiness endpoint.
+func (s *Scorer) Ping(ctx context.Context) error {
+	if err := s.cl.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoBrokers, err)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+// Command scorer consumes ticks from Kafka, scores them and writes the scored
+// events to the Redis shard streams that edges read.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/liveflow/liveflow/pkg/score"
+	"github.com/liveflow/liveflow/pkg/stream"
+	"github.com/liveflow/liveflow/pkg/svc"
+	"github.com/liveflow/liveflow/pkg/topics"
+	"github.com/liveflow/liveflow/services/scorer/internal/scorer"
+)
+
+type config struct {
+	brokers      string
+	topic        string
+	partitions   int
+	group        string
+	redisAddr    string
+	shards       int
+	maxLen       int64
+	ttl          time.Duration
+	blockSize    int64
+	blockPremium float64
+	opsAddr      string
+	logLevel     string
+	logFormat    string
+}
+
+func parse(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("scorer", flag.ContinueOnError)
+	fs.StringVar(&c.brokers, "kafka-brokers", "127.0.0.1:9092", "Kafka seed brokers, comma-separated host:port")
+	fs.StringVar(&c.topic, "ticks-topic", topics.Ticks, "topic to consume ticks from")
+	fs.IntVar(&c.partitions, "partitions", topics.DefaultPartitions, "partitions of the ticks topic when the scorer creates it")
+	fs.StringVar(&c.group, "group", "liveflow-scorer", "Kafka consumer group shared by all scorers")
+	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis address host:port")
+	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the edges")
+	fs.Int64Var(&c.maxLen, "stream-maxlen", 100_000, "approximate entries kept per shard stream")
+	fs.DurationVar(&c.ttl, "stream-ttl", 24*time.Hour, "a shard stream idle this long expires")
+	fs.Int64Var(&c.blockSize, "block-size", score.DefaultBlockSize, "contracts at or above which a print is a block")
+	fs.Float64Var(&c.blockPremium, "block-premium", score.DefaultBlockPremium, "premium in USD at or above which a print is a block")
+	fs.StringVar(&c.opsAddr, "ops-addr", ":9102", "address of /healthz, /readyz and /metrics")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "json or console")
+	if err := svc.Parse(fs, args); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	switch {
+	case c.topic == "":
+		return errors.New("-ticks-topic is empty")
+	case c.group == "":
+		return errors.New("-group is empty")
+	case c.partitions < 1:
+		return fmt.Errorf("-partitions %d: want at least 1", c.partitions)
+	case c.shards < 1 || c.shards > 1024:
+		return fmt.Errorf("-shards %d: want 1 to 1024", c.shards)
+	case c.redisAddr == "":
+		return errors.New("-redis-addr is empty")
+	}
+	_, err := topics.SplitBrokers(c.brokers)
+	return err
+}
+
+func main() {
+	cfg, err := parse(os.Args[1:])
+	if err != nil {
+		svc.Exit("scorer", err)
+	}
+	log, err := svc.NewLogger("scorer", cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		svc.Exit("scorer", err)
+	}
+	defer log.Sync()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("scorer stopped", zap.Error(err))
+		os.Exit(1)
+	}
+	log.Info("scorer stopped")
+}
+
+func run(ctx context.Context, cfg config, log *zap.Logger) error {
+	brokers, _ := topics.SplitBrokers(cfg.brokers)
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.redisAddr, ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	w, err := stream.NewWriter(rdb, stream.WriterConfig{Shards: cfg.shards, MaxLen: cfg.maxLen, TTL: cfg.ttl})
+	if err != nil {
+		return err
+	}
+
+	if err := ensureTopic(ctx, log, brokers, cfg.topic, int32(cfg.partitions)); err != nil {
+		return err
+	}
+
+	ops := svc.NewOps()
+	s, err := scorer.New(scorer.Config{
+		Brokers: brokers, Topic: cfg.topic, Group: cfg.group, ClientID: "liveflow-scorer",
+		Scoring: score.Config{BlockSize: cfg.blockSize, BlockPremium: cfg.blockPremium},
+	}, w, log.Sugar(), scorer.NewMetrics(ops.Registry))
+	if err != nil {
+		return err
+	}
+	ops.AddCheck("kafka", s.Ping)
+	ops.AddCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	addr, served, err := svc.Serve(ctx, cfg.opsAddr, ops.Mux())
+	if err != nil {
+		return fmt.Errorf("ops endpoint: %w", err)
+	}
+
+	log.Info("scorer started", zap.Strings("brokers", brokers), zap.String("topic", cfg.topic),
+		zap.String("group", cfg.group), zap.String("redis", cfg.redisAddr), zap.Int("shards", cfg.shards),
+		zap.Stringer("ops", addr))
+	if err := s.Run(ctx); err != nil {
+		return err
+	}
+	return <-served
+}
+
+// ensureTopic creates the ticks topic when missing, retrying while the
+// brokers come up, so the scorer can start before ingest.
+func ensureTopic(ctx context.Context, log *zap.Logger, brokers []string, topic string, partitions int32) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	_, err = topics.EnsureRetry(ctx, kadm.NewClient(cl), topic, partitions, func(err error) {
+		log.Warn("cannot reach Kafka to check the ticks topic; retrying (is -kafka-brokers right?)",
+			zap.Strings("brokers", brokers), zap.Error(err))
+	})
+	return err
+}

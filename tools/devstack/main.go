@@ -1,0 +1,175 @@
+// Command devstack runs the whole liveflow pipeline on one machine, as
+// `make run` does: an in-process Kafka (kfake) on port 9092 unless it is
+// taken, a private redis-server, and the scorer, edge and ingest binaries.
+// LIVEFLOW_KAFKA_BROKERS and LIVEFLOW_REDIS_ADDR point it at external
+// services instead; every other LIVEFLOW_ variable reaches the services.
+// Ctrl-C stops everything, leaving no process behind.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/liveflow/liveflow/pkg/localredis"
+	"github.com/liveflow/liveflow/tools/stack"
+)
+
+func main() {
+	binDir := flag.String("bin", "bin", "directory holding the ingest, scorer and edge binaries")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *binDir); err != nil {
+		fmt.Fprintf(os.Stderr, "devstack: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, binDir string) error {
+	for _, name := range []string{"ingest", "scorer", "edge"} {
+		if _, err := os.Stat(binDir + "/" + name); err != nil {
+			return fmt.Errorf("service binary %s/%s is missing; build with `make build`", binDir, name)
+		}
+	}
+	httpAddr := envOr("LIVEFLOW_HTTP_ADDR", ":8080")
+	if err := checkFree(httpAddr); err != nil {
+		return fmt.Errorf("the edge cannot listen on %s (%v); set LIVEFLOW_HTTP_ADDR to another address", httpAddr, err)
+	}
+
+	say("starting Kafka and Redis")
+	s, err := stack.Start(ctx, stack.Config{
+		KafkaBrokers: os.Getenv("LIVEFLOW_KAFKA_BROKERS"),
+		KafkaPort:    portOr(9092),
+		RedisAddr:    os.Getenv("LIVEFLOW_REDIS_ADDR"),
+		Logs:         os.Stdout,
+	})
+	if errors.Is(err, localredis.ErrNotInstalled) {
+		return fmt.Errorf("%w; or point LIVEFLOW_REDIS_ADDR at a running Redis", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("stopping")
+		if err := s.Close(); err != nil {
+			say("%v", err)
+		}
+		say("stopped")
+	}()
+
+	ingestOps := envOr("LIVEFLOW_INGEST_OPS_ADDR", fmt.Sprintf("127.0.0.1:%d", portOr(9101)))
+	scorerOps := envOr("LIVEFLOW_SCORER_OPS_ADDR", fmt.Sprintf("127.0.0.1:%d", portOr(9102)))
+	var procs []*stack.Process
+	for _, svc := range []struct{ name, env string }{
+		{"scorer", "LIVEFLOW_OPS_ADDR=" + scorerOps},
+		{"edge", "LIVEFLOW_HTTP_ADDR=" + httpAddr},
+		{"ingest", "LIVEFLOW_OPS_ADDR=" + ingestOps},
+	} {
+		p, err := s.Service(binDir, svc.name, svc.env)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, p)
+	}
+
+	page := "http://" + strings.Replace(httpAddr, ":", "localhost:", 1)
+	if host, _, _ := net.SplitHostPort(httpAddr); host != "" {
+		page = "http://" + httpAddr
+	}
+	if err := waitReady(ctx, page+"/readyz", procs); err != nil {
+		return err
+	}
+	say("liveflow is running; press Ctrl-C to stop")
+	say("  live feed:   %s  (WebSocket: %s/ws)", page, strings.Replace(page, "http", "ws", 1))
+	say("  Kafka:       %s  (topic %s; e.g. kcat -b %s -t %s -C)", s.Brokers, s.Topic, s.Brokers, s.Topic)
+	say("  Redis:       %s  (streams flow:{0} .. flow:{15})", s.Redis)
+	say("  metrics:     %s/metrics  http://%s/metrics  http://%s/metrics", page, scorerOps, ingestOps)
+
+	return watch(ctx, procs)
+}
+
+// watch waits for Ctrl-C, or for a service to die, which stops everything:
+// a half-running pipeline would only mislead.
+func watch(ctx context.Context, procs []*stack.Process) error {
+	exited := make(chan *stack.Process, len(procs))
+	for _, p := range procs {
+		go func() {
+			<-p.Done()
+			exited <- p
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case p := <-exited:
+		return fmt.Errorf("%s exited unexpectedly (%v); see its log above", p.Name, p.Err())
+	}
+}
+
+// waitReady polls the edge's readiness endpoint for up to a minute.
+func waitReady(ctx context.Context, url string, procs []*stack.Process) error {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		for _, p := range procs {
+			select {
+			case <-p.Done():
+				return fmt.Errorf("%s exited during start-up (%v); see its log above", p.Name, p.Err())
+			default:
+			}
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the edge at %s was not ready within a minute", url)
+}
+
+// portOr returns port when it is free on loopback, else a free one.
+func portOr(port int) int {
+	if checkFree(fmt.Sprintf("127.0.0.1:%d", port)) == nil {
+		return port
+	}
+	p, err := localredis.FreePort()
+	if err != nil {
+		return port
+	}
+	return p
+}
+
+func checkFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func say(format string, args ...any) {
+	fmt.Printf("devstack | "+format+"\n", args...)
+}
