@@ -19,7 +19,7 @@ import (
 // Each part that counts adds a reason, so a trader can see why.
 func rate(e *flow.Event, openInterest int64) (int32, []string) {
 	var score int32
-	var reasons []string
+	reasons := []string{} // never null in JSON: clients may iterate it blindly
 
 	if e.Premium > 1000 {
 		p := int32(math.Min(40, 10*math.Log10(e.Premium/1000)))

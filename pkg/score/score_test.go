@@ -136,8 +136,8 @@ func TestBlockByPremiumAndSmallPrints(t *testing.T) {
 	if small[0].Kind != flow.KindTrade || small[0].Side != flow.SideMid || small[0].Score != 0 {
 		t.Errorf("one-lot mid print: %+v, want an unscored mid trade", small[0])
 	}
-	if small[0].Reasons != nil {
-		t.Errorf("unscored print has reasons %v", small[0].Reasons)
+	if small[0].Reasons == nil || len(small[0].Reasons) != 0 {
+		t.Errorf("unscored print has reasons %#v, want an empty list", small[0].Reasons)
 	}
 }
 
