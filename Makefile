@@ -1,0 +1,61 @@
+# liveflow: the two commands a new machine needs are `make run` and `make test`.
+
+SHELL   := /bin/bash
+MODULES := pkg schemas services/ingest services/scorer services/edge loadtest tools
+SERVICES := ingest scorer edge
+BIN     := $(CURDIR)/bin
+STATICCHECK_VERSION := v0.8.2
+# The real Kafka broker of the integration suite keeps its state here.
+KAFKA_DIR := $(CURDIR)/.cache/kafka-broker
+
+.PHONY: run build test test-unit test-e2e test-kafka bench lint fmt deps clean
+
+## run: build and start the whole pipeline on kfake and a private redis-server;
+## the live feed is on http://localhost:8080 (LIVEFLOW_HTTP_ADDR moves it).
+run: deps build
+	@$(BIN)/devstack -bin $(BIN)
+
+## build: compile the service binaries and the local stack runner into bin/.
+build:
+	@mkdir -p $(BIN)
+	@for s in $(SERVICES); do (cd services/$$s && go build -o $(BIN)/$$s .) || exit 1; done
+	@cd tools && go build -o $(BIN)/devstack ./devstack
+
+deps:
+	@scripts/deps.sh redis
+
+## test: unit tests of every module, then the end-to-end suite against kfake
+## and against a real Apache Kafka 4.x broker.
+test: deps test-unit test-kafka
+
+test-unit:
+	@for m in $(MODULES); do \
+		echo "== go test $$m"; \
+		(cd $$m && go test -race -count=1 ./...) || exit 1; \
+	done
+
+## test-kafka: the end-to-end suite against a real single-node KRaft broker,
+## fetched from Maven Central on first use.
+test-kafka:
+	@scripts/deps.sh toolchain
+	@rm -rf $(KAFKA_DIR); mkdir -p $(KAFKA_DIR)
+	@set -e; trap 'scripts/kafka/broker.sh stop $(KAFKA_DIR)' EXIT; \
+		brokers=$$(scripts/kafka/broker.sh start $(KAFKA_DIR)); \
+		echo "== go test tools/e2e against Apache Kafka at $$brokers"; \
+		cd tools && LIVEFLOW_KAFKA_BROKERS=$$brokers go test -race -count=1 ./e2e/
+
+## bench: the benchmarks of the pure packages.
+bench:
+	@for m in pkg; do (cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; done
+
+## lint: gofmt, go vet and staticcheck over every module.
+lint:
+	@unformatted=$$(gofmt -l $(MODULES)); \
+		if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@test -x $(BIN)/staticcheck || GOBIN=$(BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@for m in $(MODULES); do \
+		(cd $$m && go vet ./... && $(BIN)/staticcheck ./...) || exit 1; \
+	done
+
+clean:
+	rm -rf $(BIN) .cache

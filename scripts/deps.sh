@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Makes sure a system tool the project needs is installed, installing it with
+# apt-get when that is possible, and otherwise failing with what to install.
+#
+#   scripts/deps.sh redis     redis-server, for `make run` and the tests
+#   scripts/deps.sh toolchain go, java and mvn, which the tests need
+set -euo pipefail
+
+say() { echo "deps: $*" >&2; }
+die() { echo "deps: ERROR: $*" >&2; exit 1; }
+
+apt_install() { # package, why
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    die "$1 is missing and cannot be installed here (needs root and apt-get): install it, then retry; it is needed $2"
+  fi
+  say "installing $1 with apt-get (needed $2)"
+  # A package that starts its own service at install (redis-server does) is
+  # kept from doing so: the project starts private instances on free ports.
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null \
+      || die "apt-get could not install $1; install it by hand, then retry"
+  fi
+  rm -f /usr/sbin/policy-rc.d
+  trap - EXIT
+}
+
+case "${1:-}" in
+redis)
+  command -v redis-server >/dev/null || apt_install redis-server "to run Redis locally and in tests"
+  ;;
+toolchain)
+  command -v go >/dev/null || die "go is missing: install Go 1.26 or newer"
+  command -v java >/dev/null || die "java is missing: install Java 17+ (the real Kafka broker of the tests runs on it)"
+  command -v mvn >/dev/null || apt_install maven "to fetch the Apache Kafka jars for the real-broker tests"
+  ;;
+*)
+  die "usage: $0 redis|toolchain"
+  ;;
+esac
