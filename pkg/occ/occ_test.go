@@ -124,3 +124,12 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParse(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Parse("O:SPY251219C00650000"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -53,10 +53,12 @@ type group struct {
 	entries []any // underlying, event, underlying, event, ...
 }
 
-// Add queues events of the tick at topic/partition/offset. All events of one
-// tick must be added in one call, and they must share an underlying (they
-// always do: a tick belongs to one underlying).
-func (b *Batch) Add(shard int, topic string, partition int32, offset int64, underlying string, events ...[]byte) {
+// Add queues events of the tick at offset in a partition of topic, which
+// names the topic in the applied-offset record (its ID, or its name). All
+// events of one tick must be added in one call, and they must share an
+// underlying (they always do: a tick belongs to one underlying).
+func (b *Batch) Add(shard int, topic string, partition int32, offset int64, underlying string,
+	events ...[]byte) {
 	if len(events) == 0 {
 		return
 	}

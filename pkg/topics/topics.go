@@ -48,6 +48,20 @@ func Ensure(ctx context.Context, adm *kadm.Client, topic string, partitions int3
 	return int32(len(d.Partitions)), nil
 }
 
+// ID returns the topic's ID as the brokers report it, in base64. Unlike the
+// name, the ID changes when a topic is deleted and created again.
+func ID(ctx context.Context, adm *kadm.Client, topic string) (string, error) {
+	details, err := adm.ListTopics(ctx, topic)
+	if err != nil {
+		return "", fmt.Errorf("topics: describe %q: %w", topic, err)
+	}
+	d, ok := details[topic]
+	if !ok || d.Err != nil {
+		return "", fmt.Errorf("topics: describe %q: %v", topic, d.Err)
+	}
+	return d.ID.String(), nil
+}
+
 // SplitBrokers parses a comma-separated list of host:port seeds.
 func SplitBrokers(s string) ([]string, error) {
 	var out []string

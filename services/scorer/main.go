@@ -108,13 +108,14 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		return err
 	}
 
-	if err := ensureTopic(ctx, log, brokers, cfg.topic, int32(cfg.partitions)); err != nil {
+	topicID, err := ensureTopic(ctx, log, brokers, cfg.topic, int32(cfg.partitions))
+	if err != nil {
 		return err
 	}
 
 	ops := svc.NewOps()
 	s, err := scorer.New(scorer.Config{
-		Brokers: brokers, Topic: cfg.topic, Group: cfg.group, ClientID: "liveflow-scorer",
+		Brokers: brokers, Topic: cfg.topic, TopicID: topicID, Group: cfg.group, ClientID: "liveflow-scorer",
 		Scoring: score.Config{BlockSize: cfg.blockSize, BlockPremium: cfg.blockPremium},
 	}, w, log.Sugar(), scorer.NewMetrics(ops.Registry))
 	if err != nil {
@@ -137,16 +138,22 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 }
 
 // ensureTopic creates the ticks topic when missing, retrying while the
-// brokers come up, so the scorer can start before ingest.
-func ensureTopic(ctx context.Context, log *zap.Logger, brokers []string, topic string, partitions int32) error {
+// brokers come up, so the scorer can start before ingest, and returns the
+// topic's ID.
+func ensureTopic(ctx context.Context, log *zap.Logger, brokers []string, topic string,
+	partitions int32) (string, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer cl.Close()
-	_, err = topics.EnsureRetry(ctx, kadm.NewClient(cl), topic, partitions, func(err error) {
+	adm := kadm.NewClient(cl)
+	_, err = topics.EnsureRetry(ctx, adm, topic, partitions, func(err error) {
 		log.Warn("cannot reach Kafka to check the ticks topic; retrying (is -kafka-brokers right?)",
 			zap.Strings("brokers", brokers), zap.Error(err))
 	})
-	return err
+	if err != nil {
+		return "", err
+	}
+	return topics.ID(ctx, adm, topic)
 }

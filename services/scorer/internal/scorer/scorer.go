@@ -20,8 +20,12 @@ import (
 
 // Config is what the scorer needs besides its clients.
 type Config struct {
-	Brokers  []string
-	Topic    string
+	Brokers []string
+	Topic   string
+	// TopicID identifies the topic in the streams' applied-offset records, so
+	// a topic deleted and created again under the same name starts afresh
+	// instead of having its first offsets skipped. Empty means the name.
+	TopicID  string
 	Group    string
 	MaxPoll  int          // records per poll; 0 means 10,000
 	Scoring  score.Config // engine thresholds
@@ -159,7 +163,11 @@ func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) 
 		}
 	}
 	shard := stream.Shard(t.Underlying, s.w.Shards())
-	batch.Add(shard, r.Topic, r.Partition, r.Offset, t.Underlying, payloads...)
+	source := s.cfg.TopicID
+	if source == "" {
+		source = r.Topic
+	}
+	batch.Add(shard, source, r.Partition, r.Offset, t.Underlying, payloads...)
 	return events
 }
 

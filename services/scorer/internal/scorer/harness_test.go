@@ -1,0 +1,293 @@
+package scorer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/liveflow/liveflow/pkg/flow"
+	"github.com/liveflow/liveflow/pkg/localredis"
+	"github.com/liveflow/liveflow/pkg/localredis/redistest"
+	"github.com/liveflow/liveflow/pkg/stream"
+	"github.com/liveflow/liveflow/pkg/tick"
+)
+
+const (
+	topic      = "ticks"
+	partitions = 4
+	shards     = 4
+	waitLimit  = 10 * time.Second
+)
+
+// scoredAt is the clock of every scorer under test, so ScoredTS is known.
+var scoredAt = time.Date(2026, 12, 3, 14, 30, 0, 0, time.UTC)
+
+// harness is one private Kafka (kfake) and one private redis-server, plus the
+// clients a test uses to feed the first and inspect both.
+type harness struct {
+	brokers  []string
+	srv      *localredis.Server
+	rdb      *redis.Client
+	w        *stream.Writer
+	producer *kgo.Client
+	adm      *kadm.Client
+	codec    *tick.Codec
+}
+
+func newHarness(tb testing.TB) *harness {
+	tb.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
+	if err != nil {
+		tb.Fatalf("kfake: %v", err)
+	}
+	tb.Cleanup(c.Close)
+	h := &harness{brokers: c.ListenAddrs()}
+
+	h.rdb, h.srv = redistest.Client(tb)
+	if h.w, err = stream.NewWriter(h.rdb, stream.WriterConfig{Shards: shards, TTL: time.Hour}); err != nil {
+		tb.Fatal(err)
+	}
+	h.producer, err = kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.DefaultProduceTopic(topic),
+		kgo.ProducerLinger(0))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(h.producer.Close)
+	h.adm = kadm.NewClient(h.producer)
+	if h.codec, err = tick.NewCodec(); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// produce encodes ticks and produces them keyed by underlying, as ingest does.
+func (h *harness) produce(tb testing.TB, ticks ...tick.Tick) {
+	tb.Helper()
+	recs := make([]*kgo.Record, 0, len(ticks))
+	for i := range ticks {
+		b, err := h.codec.Encode(&ticks[i])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Key: []byte(ticks[i].Underlying), Value: b})
+	}
+	h.produceRaw(tb, recs...)
+}
+
+func (h *harness) produceRaw(tb testing.TB, recs ...*kgo.Record) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := h.producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		tb.Fatalf("produce: %v", err)
+	}
+}
+
+// offsets returns the group's committed offsets and the end offsets of the
+// topic, by partition. A partition without a commit is absent from committed.
+func (h *harness) offsets(tb testing.TB, group string) (committed, end map[int32]int64) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	fetched, err := h.adm.FetchOffsets(ctx, group)
+	if err != nil {
+		tb.Fatalf("fetch offsets of %q: %v", group, err)
+	}
+	committed = make(map[int32]int64)
+	fetched.Each(func(o kadm.OffsetResponse) {
+		if o.Err == nil && o.Topic == topic && o.At >= 0 {
+			committed[o.Partition] = o.At
+		}
+	})
+	listed, err := h.adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		tb.Fatalf("list end offsets: %v", err)
+	}
+	end = make(map[int32]int64)
+	listed.Each(func(o kadm.ListedOffset) { end[o.Partition] = o.Offset })
+	return committed, end
+}
+
+// caughtUp reports whether the group has committed every record of the topic.
+func (h *harness) caughtUp(tb testing.TB, group string) bool {
+	tb.Helper()
+	committed, end := h.offsets(tb, group)
+	for p, e := range end {
+		if e > 0 && committed[p] < e {
+			return false
+		}
+	}
+	return true
+}
+
+// events reads every shard stream and returns the events by underlying, in
+// stream order. It fails the test if an entry sits in the wrong shard or its
+// "u" field disagrees with the event.
+func (h *harness) events(tb testing.TB) map[string][]flow.Event {
+	tb.Helper()
+	out := make(map[string][]flow.Event)
+	for n := range shards {
+		entries, err := h.rdb.XRange(context.Background(), stream.Key(n), "-", "+").Result()
+		if err != nil {
+			tb.Fatalf("XRANGE %s: %v", stream.Key(n), err)
+		}
+		for _, e := range entries {
+			u, _ := e.Values[stream.FieldUnderlying].(string)
+			raw, _ := e.Values[stream.FieldEvent].(string)
+			var ev flow.Event
+			if err := json.Unmarshal([]byte(raw), &ev); err != nil {
+				tb.Fatalf("entry %s of %s: %v", e.ID, stream.Key(n), err)
+			}
+			if ev.Underlying != u || stream.Shard(u, shards) != n {
+				tb.Fatalf("entry %s of %s: u=%q, event underlying %q, want shard %d",
+					e.ID, stream.Key(n), u, ev.Underlying, stream.Shard(u, shards))
+			}
+			out[u] = append(out[u], ev)
+		}
+	}
+	return out
+}
+
+func (h *harness) eventCount(tb testing.TB) int {
+	tb.Helper()
+	n := 0
+	for _, evs := range h.events(tb) {
+		n += len(evs)
+	}
+	return n
+}
+
+// run is a scorer running in its own goroutine.
+type run struct {
+	s       *Scorer
+	metrics *Metrics
+	log     *logRecorder
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// newScorer creates a scorer in group on the harness, with its own metrics
+// registry and a fixed clock, without running it.
+func (h *harness) newScorer(tb testing.TB, group string) *run {
+	tb.Helper()
+	r := &run{metrics: NewMetrics(prometheus.NewRegistry()), log: &logRecorder{}}
+	s, err := New(Config{Brokers: h.brokers, Topic: topic, Group: group, ClientID: "scorer-test"},
+		h.w, r.log, r.metrics)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.now = func() time.Time { return scoredAt }
+	r.s = s
+	return r
+}
+
+// start creates a scorer and runs it until the test ends or stop is called.
+func (h *harness) start(tb testing.TB, group string) *run {
+	tb.Helper()
+	r := h.newScorer(tb, group)
+	r.run(tb)
+	return r
+}
+
+func (r *run) run(tb testing.TB) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan error, 1)
+	go func() { r.done <- r.s.Run(ctx) }()
+	tb.Cleanup(func() { r.stop(tb) })
+}
+
+// stop cancels Run and waits for it, failing if it takes longer than limit.
+// It returns how long Run took to return. Calling it again is harmless.
+func (r *run) stop(tb testing.TB) time.Duration {
+	tb.Helper()
+	const limit = 3 * time.Second
+	start := time.Now()
+	r.cancel()
+	select {
+	case err, ok := <-r.done:
+		if ok {
+			close(r.done)
+			if err != nil {
+				tb.Errorf("Run returned %v, want nil on cancellation", err)
+			}
+		}
+	case <-time.After(limit):
+		tb.Fatalf("Run did not return within %s of its context ending", limit)
+	}
+	return time.Since(start)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", waitLimit, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// logRecorder is a Logger that keeps what it is told.
+type logRecorder struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logRecorder) Warnw(msg string, kv ...any) { l.add("warn", msg, kv) }
+func (l *logRecorder) Infow(msg string, kv ...any) { l.add("info", msg, kv) }
+
+func (l *logRecorder) add(level, msg string, kv []any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf("%s %s %v", level, msg, kv))
+}
+
+// count returns how many lines start with level and msg.
+func (l *logRecorder) count(level, msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	prefix := level + " " + msg + " "
+	for _, s := range l.lines {
+		if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+			n++
+		}
+	}
+	return n
+}
+
+// Tick builders. ts counts seconds after the open so ticks stay ordered.
+
+const (
+	aaplCall = "AAPL  261218C00200000"
+	msftPut  = "MSFT  261218P00400000"
+	spyCall  = "SPY   261218C00600000"
+)
+
+func ts(sec int) int64 { return scoredAt.Add(time.Duration(sec) * time.Second).UnixNano() }
+
+func spot(u string, sec int, price float64) tick.Tick {
+	return tick.Tick{Type: tick.Spot, TS: ts(sec), Underlying: u, Price: price, Conditions: []string{}}
+}
+
+func quote(u, symbol string, sec int, bid, ask float64) tick.Tick {
+	return tick.Tick{Type: tick.Quote, TS: ts(sec), Underlying: u, Symbol: symbol,
+		Bid: bid, Ask: ask, BidSize: 10, AskSize: 10, Conditions: []string{}}
+}
+
+func trade(u, symbol string, sec int, price float64, size int64) tick.Tick {
+	return tick.Tick{Type: tick.Trade, TS: ts(sec), IngestTS: ts(sec), Underlying: u, Symbol: symbol,
+		Price: price, Size: size, Exchange: "CBOE", Conditions: []string{}}
+}
