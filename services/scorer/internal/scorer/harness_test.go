@@ -3,6 +3,7 @@ package scorer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -52,8 +54,14 @@ func newHarness(tb testing.TB) *harness {
 	tb.Cleanup(c.Close)
 	h := &harness{brokers: c.ListenAddrs()}
 
-	h.rdb, h.srv = redistest.Client(tb)
-	if h.w, err = stream.NewWriter(h.rdb, stream.WriterConfig{Shards: shards, TTL: time.Hour}); err != nil {
+	// The client gives up on a dead server at once instead of redialling and
+	// retrying for about two seconds per command, which only slows the
+	// outage tests down: the scorer's own retry loop is what they test.
+	h.srv = redistest.Start(tb)
+	h.rdb = redis.NewClient(&redis.Options{Addr: h.srv.Addr(), DialerRetries: 1, MaxRetries: -1})
+	tb.Cleanup(func() { h.rdb.Close() })
+	h.w, err = stream.NewWriter(h.rdb, stream.WriterConfig{Shards: shards, TTL: time.Hour})
+	if err != nil {
 		tb.Fatal(err)
 	}
 	h.producer, err = kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.DefaultProduceTopic(topic),
@@ -99,6 +107,9 @@ func (h *harness) offsets(tb testing.TB, group string) (committed, end map[int32
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	fetched, err := h.adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		err = nil // the group has not formed yet: nothing is committed
+	}
 	if err != nil {
 		tb.Fatalf("fetch offsets of %q: %v", group, err)
 	}
@@ -127,6 +138,12 @@ func (h *harness) caughtUp(tb testing.TB, group string) bool {
 		}
 	}
 	return true
+}
+
+// waitCaughtUp waits until the group has committed every record of the topic.
+func (h *harness) waitCaughtUp(tb testing.TB, group, what string) {
+	tb.Helper()
+	waitFor(tb, what, func() bool { return h.caughtUp(tb, group) })
 }
 
 // events reads every shard stream and returns the events by underlying, in
@@ -173,6 +190,7 @@ type run struct {
 	log     *logRecorder
 	cancel  context.CancelFunc
 	done    chan error
+	stopped bool // stop was called; only the test goroutine touches it
 }
 
 // newScorer creates a scorer in group on the harness, with its own metrics
@@ -207,19 +225,20 @@ func (r *run) run(tb testing.TB) {
 }
 
 // stop cancels Run and waits for it, failing if it takes longer than limit.
-// It returns how long Run took to return. Calling it again is harmless.
+// It returns how long Run took to return. Only the first call waits.
 func (r *run) stop(tb testing.TB) time.Duration {
 	tb.Helper()
 	const limit = 3 * time.Second
 	start := time.Now()
+	if r.stopped {
+		return 0
+	}
+	r.stopped = true
 	r.cancel()
 	select {
-	case err, ok := <-r.done:
-		if ok {
-			close(r.done)
-			if err != nil {
-				tb.Errorf("Run returned %v, want nil on cancellation", err)
-			}
+	case err := <-r.done:
+		if err != nil {
+			tb.Errorf("Run returned %v, want nil on cancellation", err)
 		}
 	case <-time.After(limit):
 		tb.Fatalf("Run did not return within %s of its context ending", limit)
@@ -279,7 +298,8 @@ const (
 func ts(sec int) int64 { return scoredAt.Add(time.Duration(sec) * time.Second).UnixNano() }
 
 func spot(u string, sec int, price float64) tick.Tick {
-	return tick.Tick{Type: tick.Spot, TS: ts(sec), Underlying: u, Price: price, Conditions: []string{}}
+	return tick.Tick{Type: tick.Spot, TS: ts(sec), Underlying: u, Price: price,
+		Conditions: []string{}}
 }
 
 func quote(u, symbol string, sec int, bid, ask float64) tick.Tick {
@@ -288,6 +308,6 @@ func quote(u, symbol string, sec int, bid, ask float64) tick.Tick {
 }
 
 func trade(u, symbol string, sec int, price float64, size int64) tick.Tick {
-	return tick.Tick{Type: tick.Trade, TS: ts(sec), IngestTS: ts(sec), Underlying: u, Symbol: symbol,
-		Price: price, Size: size, Exchange: "CBOE", Conditions: []string{}}
+	return tick.Tick{Type: tick.Trade, TS: ts(sec), IngestTS: ts(sec), Underlying: u,
+		Symbol: symbol, Price: price, Size: size, Exchange: "CBOE", Conditions: []string{}}
 }

@@ -25,7 +25,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Records skipped because they could not be used, by reason (decode, invalid).",
 		}, []string{"reason"}),
 		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "liveflow_scorer_events_total", Help: "Scored events written to Redis, by kind.",
+			Name: "liveflow_scorer_events_total",
+			Help: "Scored events Redis acknowledged, by kind, replays included (see duplicate_events).",
 		}, []string{"kind"}),
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "liveflow_scorer_duplicate_events_total",
@@ -40,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		TickAge: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "liveflow_scorer_tick_age_seconds",
-			Help:    "Time from ingest reading a trade to its event being in Redis.",
+			Help:    "Time from ingest reading a trade to Redis acknowledging its event.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 		Partitions: prometheus.NewGauge(prometheus.GaugeOpts{

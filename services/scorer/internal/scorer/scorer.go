@@ -105,6 +105,7 @@ func (s *Scorer) Run(ctx context.Context) error {
 	}()
 	var batch stream.Batch
 	var events []flow.Event
+	var written []written
 	for {
 		fetches := s.cl.PollRecords(ctx, s.cfg.MaxPoll)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
@@ -115,12 +116,17 @@ func (s *Scorer) Run(ctx context.Context) error {
 		})
 
 		batch.Reset()
+		written = written[:0]
 		fetches.EachRecord(func(r *kgo.Record) {
 			events = s.score(r, events[:0], &batch)
+			for i := range events {
+				written = append(written, newWritten(&events[i]))
+			}
 		})
 		if err := s.write(ctx, &batch); err != nil {
 			return nil // ctx ended mid-retry; the next owner replays the batch
 		}
+		s.observe(written)
 		if err := s.cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
 			// The events are in Redis; a failed commit only means a replay,
 			// which the writer absorbs.
@@ -157,10 +163,6 @@ func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) 
 			return events
 		}
 		payloads = append(payloads, b)
-		s.metrics.Events.WithLabelValues(events[i].Kind).Inc()
-		if events[i].IngestTS > 0 {
-			s.metrics.TickAge.Observe(float64(s.now().UnixNano()-events[i].IngestTS) / 1e9)
-		}
 	}
 	shard := stream.Shard(t.Underlying, s.w.Shards())
 	source := s.cfg.TopicID
@@ -169,6 +171,27 @@ func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) 
 	}
 	batch.Add(shard, source, r.Partition, r.Offset, t.Underlying, payloads...)
 	return events
+}
+
+// written is what the metrics need of an event once Redis holds it.
+type written struct {
+	kind     string
+	ingestTS int64
+}
+
+func newWritten(e *flow.Event) written { return written{kind: e.Kind, ingestTS: e.IngestTS} }
+
+// observe counts events Redis acknowledged and how old their ticks were by
+// then. Events of replayed ticks are counted too; the duplicates counter
+// says how many of them Redis already held.
+func (s *Scorer) observe(events []written) {
+	now := s.now().UnixNano()
+	for _, e := range events {
+		s.metrics.Events.WithLabelValues(e.kind).Inc()
+		if e.ingestTS > 0 {
+			s.metrics.TickAge.Observe(float64(now-e.ingestTS) / 1e9)
+		}
+	}
 }
 
 // TODO: rejected records are counted and logged but not kept; a dead-letter

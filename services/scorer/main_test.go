@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseRejectsBadSettings(t *testing.T) {
+	tests := map[string][]string{
+		"shards":     {"-shards", "0"},
+		"many shard": {"-shards", "5000"},
+		"partitions": {"-partitions", "0"},
+		"group":      {"-group", ""},
+		"topic":      {"-ticks-topic", ""},
+		"brokers":    {"-kafka-brokers", "localhost"},
+		"no brokers": {"-kafka-brokers", " , "},
+		"not a flag": {"-nope"},
+		"bad number": {"-block-size", "many"},
+	}
+	for name, args := range tests {
+		if _, err := parse(args); err == nil {
+			t.Errorf("%s: parse(%q) accepted", name, args)
+		}
+	}
+}
+
+func TestParseReadsEnvironment(t *testing.T) {
+	t.Setenv("LIVEFLOW_SHARDS", "8")
+	t.Setenv("LIVEFLOW_KAFKA_BROKERS", "a:1,b:2")
+	c, err := parse([]string{"-group", "g2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.shards != 8 || c.brokers != "a:1,b:2" || c.group != "g2" {
+		t.Errorf("parse = %+v; want shards 8 and brokers from the environment, group from the flag", c)
+	}
+
+	// A flag on the command line wins over the environment.
+	c, err = parse([]string{"-shards", "4"})
+	if err != nil || c.shards != 4 {
+		t.Errorf("parse(-shards 4) with LIVEFLOW_SHARDS=8 = %d, %v; want 4", c.shards, err)
+	}
+
+	t.Setenv("LIVEFLOW_SHARDS", "zero")
+	if _, err := parse(nil); err == nil || !strings.Contains(err.Error(), "shards") {
+		t.Errorf("parse with LIVEFLOW_SHARDS=zero = %v, want an error naming shards", err)
+	}
+}
