@@ -55,6 +55,7 @@ type Server struct {
 	shutdown context.CancelFunc
 
 	mu       sync.Mutex
+	closing  bool // set by Shutdown; no session starts after it
 	sessions map[*session]struct{}
 	wg       sync.WaitGroup
 }
@@ -88,7 +89,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	sess := newSession(s, conn)
 	s.mu.Lock()
-	if s.ctx.Err() != nil {
+	if s.closing {
 		s.mu.Unlock()
 		conn.Close(CloseShutdown, "node is shutting down")
 		return
@@ -110,10 +111,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // Shutdown tells every client the node is going away, closes the
-// connections and waits for their sessions to end, or for ctx.
+// connections and waits for their sessions to end, or for ctx; then it
+// drops whatever connections are left.
+//
+// The sessions' context ends only after the close handshakes: a WebSocket
+// read whose context ends drops the connection at once, and clients would
+// see an abnormal closure instead of CloseShutdown.
 func (s *Server) Shutdown(ctx context.Context) {
+	defer s.shutdown()
 	s.mu.Lock()
-	s.shutdown()
+	s.closing = true
 	var closing sync.WaitGroup
 	for sess := range s.sessions {
 		closing.Add(1)

@@ -19,6 +19,12 @@ type session struct {
 
 	slowOnce sync.Once
 	slow     chan struct{} // closed when out overflowed
+	cutOnce  sync.Once     // the slow client is closed and counted once
+
+	// replying is held by the read loop while it handles a request and
+	// writes the reply, and by the writer while it writes events, so the
+	// first events of a subscription cannot overtake its "subscribed".
+	replying sync.Mutex
 
 	subs map[string][]string // subscription id -> its underlyings; owned by the read loop
 }
@@ -70,13 +76,16 @@ func (s *session) run(ctx context.Context) {
 			return
 		}
 		s.srv.metrics.Requests.Inc()
+		s.replying.Lock()
 		if r := s.handle(ctx, data); r.Op != "" {
 			if r.Op == "error" {
 				s.srv.metrics.ProtocolErrors.WithLabelValues(r.Code).Inc()
 			}
-			if err := s.reply(ctx, r); err != nil {
-				return
-			}
+			err = s.reply(ctx, r)
+		}
+		s.replying.Unlock()
+		if err != nil {
+			return
 		}
 	}
 }
@@ -87,8 +96,8 @@ func (s *session) reply(ctx context.Context, r reply) error {
 	return s.conn.Write(wctx, websocket.MessageText, r.encode())
 }
 
-// handle carries out one request. Replies to a subscribe are written before
-// the hub starts routing to it, so "subscribed" precedes its events.
+// handle carries out one request. The writer waits while the read loop
+// holds s.replying, so "subscribed" precedes the subscription's events.
 func (s *session) handle(ctx context.Context, data []byte) reply {
 	var req request
 	if err := json.Unmarshal(data, &req); err != nil {
@@ -148,8 +157,7 @@ func (s *session) write(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.slow:
-			s.srv.metrics.SlowClosed.Inc()
-			s.conn.Close(CloseSlowConsumer, "client is not reading fast enough")
+			s.cutOff()
 			return
 		case msg = <-s.out:
 		}
@@ -169,9 +177,11 @@ func (s *session) write(ctx context.Context) {
 		}
 		buf = append(buf, "]}"...)
 
+		s.replying.Lock()
 		wctx, cancel := context.WithTimeout(ctx, s.srv.limits.WriteTimeout)
 		err := s.conn.Write(wctx, websocket.MessageText, buf)
 		cancel()
+		s.replying.Unlock()
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
 				s.conn.Close(websocket.StatusInternalError, "write failed")
@@ -183,14 +193,29 @@ func (s *session) write(ctx context.Context) {
 	}
 }
 
+// cutOff closes a client whose queue overflowed. It is called by the writer
+// when idle, and by the heartbeat when the writer is stuck in a write to a
+// client that stopped reading; then no close frame can get through, and the
+// close ends with dropping the connection.
+func (s *session) cutOff() {
+	s.cutOnce.Do(func() {
+		s.srv.metrics.SlowClosed.Inc()
+		s.conn.Close(CloseSlowConsumer, "client is not reading fast enough")
+	})
+}
+
 // heartbeat pings the client; one that does not answer within the ping
-// interval is closed, so dead peers do not hold resources.
+// interval is closed, so dead peers do not hold resources. It also cuts off
+// a slow client while the writer is blocked.
 func (s *session) heartbeat(ctx context.Context) {
 	t := time.NewTicker(s.srv.limits.PingEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-s.slow:
+			s.cutOff()
 			return
 		case <-t.C:
 		}

@@ -95,6 +95,9 @@ func (h *Hub) Remove(s Subscriber, underlyings []string) {
 	defer h.mu.Unlock()
 	for _, u := range underlyings {
 		m := h.subs[u]
+		if m == nil {
+			continue // never added: nothing to take back
+		}
 		if m[s]--; m[s] <= 0 {
 			delete(m, s)
 		}

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -75,7 +76,9 @@ func (h *Hub) tail(key string) string {
 func (h *Hub) route(shard int, m redis.XMessage) {
 	u, _ := m.Values[stream.FieldUnderlying].(string)
 	e, _ := m.Values[stream.FieldEvent].(string)
-	if u == "" || len(e) < 2 || e[0] != '{' {
+	// A brace check alone would pass a truncated object, and splicing it
+	// into a batch would make the whole events frame undecodable.
+	if u == "" || len(e) < 2 || e[0] != '{' || !json.Valid([]byte(e)) {
 		h.metrics.BadEntries.Inc()
 		h.log.Warnw("skipping malformed stream entry", "shard", shard, "id", m.ID)
 		return

@@ -1,0 +1,251 @@
+package edge_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/liveflow/liveflow/pkg/stream"
+	"github.com/liveflow/liveflow/services/edge/internal/edge"
+)
+
+func TestSubscribeNormalizesSymbolsAndDeliversEvents(t *testing.T) {
+	t.Parallel()
+	e := newEdge(t, edge.Limits{})
+	c := e.dial(t)
+
+	m := subscribe(t, c, "s1", "tsla", "AAPL", "Tsla", "brk1")
+	if want := []string{"TSLA", "AAPL", "BRK1"}; !slices.Equal(m.Symbols, want) {
+		t.Errorf("subscribed symbols = %q, want %q", m.Symbols, want)
+	}
+	e.xadd(t, "MSFT", `{"n":"not-mine"}`)
+	e.xadd(t, "TSLA", `{"n":"t1"}`)
+	e.xadd(t, "AAPL", `{"n":"a1"}`)
+	e.xadd(t, "BRK1", `{"n":"b1"}`)
+	got := events(t, c, 3)
+	for _, want := range []string{`"n":"t1"`, `"n":"a1"`, `"n":"b1"`} {
+		if !slices.ContainsFunc(got, func(ev string) bool { return strings.Contains(ev, want) }) {
+			t.Errorf("events %q lack %s", got, want)
+		}
+	}
+}
+
+func TestEventsFrameBytes(t *testing.T) {
+	t.Parallel()
+	e := newEdge(t, edge.Limits{})
+	c := e.dial(t)
+	subscribe(t, c, "s1", "AAPL")
+
+	id := e.xadd(t, "AAPL", `{"n":"a","px":1.25}`)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	typ, got, err := c.Conn().Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`{"op":"events","events":[{"id":"%d-%s","n":"a","px":1.25}]}`,
+		stream.Shard("AAPL", shards), id)
+	if typ != websocket.MessageText || string(got) != want {
+		t.Errorf("frame (%v)\n got %s\nwant %s", typ, got, want)
+	}
+}
+
+// TestSubscribedPrecedesEvents subscribes while events of the symbol pour
+// in: the first frame of a fresh connection must still be the reply, or a
+// client could not tell which subscription an event belongs to. The race it
+// looks for is narrow; a long symbol list makes the reply slow to encode and
+// the test fail most runs when the ordering is broken.
+func TestSubscribedPrecedesEvents(t *testing.T) {
+	t.Parallel()
+	e := newEdge(t, edge.Limits{})
+	symbols := []string{"TSLA"}
+	for i := range 500 {
+		symbols = append(symbols, fmt.Sprintf("P%d", i))
+	}
+	warm := e.dial(t)
+	subscribe(t, warm, "warm", symbols...) // starts the shards' readers
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			e.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { // errors end with the test
+				for range 20 {
+					p.XAdd(ctx, &redis.XAddArgs{
+						Stream: stream.Key(stream.Shard("TSLA", shards)),
+						Values: []any{stream.FieldUnderlying, "TSLA", stream.FieldEvent, `{"n":"flood"}`},
+					})
+				}
+				return nil
+			})
+		}
+	}()
+	defer func() { cancel(); wg.Wait() }()
+
+	req := `{"op":"subscribe","id":%q,"filter":{"symbols":[` + quoteAll(symbols) + `]}}`
+	for i := range 60 {
+		c := e.dial(t)
+		id := fmt.Sprintf("s%d", i)
+		send(t, c, fmt.Sprintf(req, id))
+		if m := read(t, c); m.Op != "subscribed" || m.ID != id {
+			t.Fatalf("connection %d: first frame after subscribe is %s, want its subscribed reply",
+				i, show(m))
+		}
+		if got := events(t, c, 1); !strings.Contains(got[0], `"n":"flood"`) {
+			t.Fatalf("connection %d: event %s", i, got[0])
+		}
+		c.Conn().CloseNow()
+	}
+}
+
+func TestUnsubscribeStopsEvents(t *testing.T) {
+	t.Parallel()
+	e := newEdge(t, edge.Limits{})
+	// fence shares AAPL's shard, so its event follows AAPL's in one reader.
+	fence := ""
+	for i := 0; fence == ""; i++ {
+		if s := fmt.Sprintf("F%d", i); stream.Shard(s, shards) == stream.Shard("AAPL", shards) {
+			fence = s
+		}
+	}
+	c := e.dial(t)
+	subscribe(t, c, "a", "AAPL")
+	subscribe(t, c, "f", fence)
+	e.xadd(t, "AAPL", `{"n":"before"}`)
+	if got := events(t, c, 1); !strings.Contains(got[0], `"n":"before"`) {
+		t.Fatalf("got %s, want the event written before unsubscribing", got[0])
+	}
+
+	send(t, c, `{"op":"unsubscribe","id":"a"}`)
+	if m := read(t, c); m.Op != "unsubscribed" || m.ID != "a" {
+		t.Fatalf("got %s, want unsubscribed a", show(m))
+	}
+	e.xadd(t, "AAPL", `{"n":"after"}`)
+	e.xadd(t, fence, `{"n":"fence"}`)
+	if got := events(t, c, 1); !strings.Contains(got[0], `"n":"fence"`) {
+		t.Errorf("got %s after unsubscribing, want only the fence", got[0])
+	}
+}
+
+func TestPingPong(t *testing.T) {
+	t.Parallel()
+	e := newEdge(t, edge.Limits{})
+	c := e.dial(t)
+	send(t, c, `{"op":"ping"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if _, got, err := c.Conn().Read(ctx); err != nil || string(got) != `{"op":"pong"}` {
+		t.Errorf("reply to ping = %s, %v; want {\"op\":\"pong\"}", got, err)
+	}
+}
+
+func TestErrorRepliesKeepConnectionOpen(t *testing.T) {
+	t.Parallel()
+	e := newEdge(t, edge.Limits{MaxSubscriptions: 2})
+	sub := func(id string, symbols ...string) string {
+		return fmt.Sprintf(`{"op":"subscribe","id":%q,"filter":{"symbols":[%s]}}`, id, quoteAll(symbols))
+	}
+	tooMany := make([]string, 1001)
+	for i := range tooMany {
+		tooMany[i] = fmt.Sprintf("S%d", i)
+	}
+
+	tests := []struct {
+		name   string
+		setup  []string // frames answered without error first
+		frame  string
+		code   string
+		wantID string
+	}{
+		{name: "not JSON", frame: `hello`, code: edge.CodeBadJSON},
+		{name: "JSON array", frame: `[{"op":"ping"}]`, code: edge.CodeBadJSON},
+		{name: "symbols not a list", frame: `{"op":"subscribe","id":"a","filter":{"symbols":"AAPL"}}`,
+			code: edge.CodeBadJSON},
+		{name: "unknown op", frame: `{"op":"publish","id":"x"}`, code: edge.CodeUnknownOp, wantID: "x"},
+		{name: "missing op", frame: `{"id":"x"}`, code: edge.CodeUnknownOp, wantID: "x"},
+		{name: "JSON null", frame: `null`, code: edge.CodeUnknownOp},
+		{name: "subscribe without id", frame: `{"op":"subscribe","filter":{"symbols":["AAPL"]}}`,
+			code: edge.CodeBadRequest},
+		{name: "subscribe without filter", frame: `{"op":"subscribe","id":"a"}`,
+			code: edge.CodeBadFilter, wantID: "a"},
+		{name: "no symbols", frame: sub("a"), code: edge.CodeBadFilter, wantID: "a"},
+		{name: "invalid symbol", frame: sub("a", "AAPL", "TOO-LONG!"),
+			code: edge.CodeBadFilter, wantID: "a"},
+		{name: "empty symbol", frame: sub("a", ""), code: edge.CodeBadFilter, wantID: "a"},
+		{name: "seven letters", frame: sub("a", "ABCDEFG"), code: edge.CodeBadFilter, wantID: "a"},
+		{name: "too many symbols", frame: sub("a", tooMany...), code: edge.CodeBadFilter, wantID: "a"},
+		{name: "duplicate id", setup: []string{sub("a", "AAPL")}, frame: sub("a", "MSFT"),
+			code: edge.CodeDuplicateID, wantID: "a"},
+		{name: "unsubscribe unknown id", setup: []string{sub("a", "AAPL")},
+			frame: `{"op":"unsubscribe","id":"b"}`, code: edge.CodeUnknownID, wantID: "b"},
+		{name: "unsubscribed id", setup: []string{sub("a", "AAPL"), `{"op":"unsubscribe","id":"a"}`},
+			frame: `{"op":"unsubscribe","id":"a"}`, code: edge.CodeUnknownID, wantID: "a"},
+		{name: "too many subscriptions", setup: []string{sub("a", "AAPL"), sub("b", "MSFT")},
+			frame: sub("c", "TSLA"), code: edge.CodeTooMany, wantID: "c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.dial(t)
+			for _, f := range tt.setup {
+				send(t, c, f)
+				if m := read(t, c); m.Op == "error" {
+					t.Fatalf("setup %s: %s", f, show(m))
+				}
+			}
+			before := testutil.ToFloat64(e.m.ProtocolErrors.WithLabelValues(tt.code))
+
+			send(t, c, tt.frame)
+			m := read(t, c)
+			if m.Op != "error" || m.Code != tt.code || m.ID != tt.wantID || m.Message == "" {
+				t.Errorf("reply = %s, want error %s for id %q with a message", show(m), tt.code, tt.wantID)
+			}
+			if got := testutil.ToFloat64(e.m.ProtocolErrors.WithLabelValues(tt.code)); got != before+1 {
+				t.Errorf("protocol errors{code=%q} = %v, want %v", tt.code, got, before+1)
+			}
+			send(t, c, `{"op":"ping"}`)
+			if m := read(t, c); m.Op != "pong" {
+				t.Errorf("after the error, ping got %s; the connection should stay usable", show(m))
+			}
+		})
+	}
+}
+
+func TestMisbehavingClientIsClosed(t *testing.T) {
+	t.Parallel()
+	e := newEdge(t, edge.Limits{MaxMessage: 1024})
+	tests := []struct {
+		name  string
+		typ   websocket.MessageType
+		frame string
+		want  websocket.StatusCode
+	}{
+		{"binary frame", websocket.MessageBinary, `{"op":"ping"}`, edge.CloseNotText},
+		{"frame over the read limit", websocket.MessageText,
+			`{"op":"ping","id":"` + strings.Repeat("x", 2048) + `"}`, websocket.StatusMessageTooBig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.dial(t)
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			if err := c.Conn().Write(ctx, tt.typ, []byte(tt.frame)); err != nil {
+				t.Fatal(err)
+			}
+			if got := closeStatus(t, c); got != tt.want {
+				t.Errorf("close status = %v, want %v", got, tt.want)
+			}
+			eventually(t, "the session ends", func() bool {
+				return testutil.ToFloat64(e.m.Connections) == 0
+			})
+		})
+	}
+}
