@@ -39,8 +39,8 @@ test-unit:
 test-kafka:
 	@scripts/deps.sh toolchain
 	@rm -rf $(KAFKA_DIR); mkdir -p $(KAFKA_DIR)
-	@set -e; trap 'scripts/kafka/broker.sh stop $(KAFKA_DIR)' EXIT; \
-		brokers=$$(scripts/kafka/broker.sh start $(KAFKA_DIR)); \
+	@set -e; trap '$(CURDIR)/scripts/kafka/broker.sh stop $(KAFKA_DIR)' EXIT; \
+		brokers=$$($(CURDIR)/scripts/kafka/broker.sh start $(KAFKA_DIR)); \
 		echo "== go test tools/e2e against Apache Kafka at $$brokers"; \
 		cd tools && LIVEFLOW_KAFKA_BROKERS=$$brokers go test -race -count=1 ./e2e/
 
