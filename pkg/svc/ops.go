@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -48,6 +49,14 @@ func (o *Ops) AddCheck(name string, c Check) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.checks[name] = c
+}
+
+// EnableProfiling serves Go's profiles under /debug/pprof/. They reveal
+// internals and cost CPU while taken, so services expose them only on request.
+func (o *Ops) EnableProfiling() {
+	o.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	o.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	o.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // Mux returns the mux, so a service can serve its own routes beside these.

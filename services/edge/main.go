@@ -32,6 +32,7 @@ type config struct {
 	queueLen   int
 	pingEvery  time.Duration
 	drainGrace time.Duration
+	pprof      bool
 	logLevel   string
 	logFormat  string
 }
@@ -47,6 +48,7 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&c.queueLen, "client-queue", 4096, "events buffered per client before it is cut off as slow")
 	fs.DurationVar(&c.pingEvery, "ping-interval", 20*time.Second, "how often clients are pinged; one that misses a ping is closed")
 	fs.DurationVar(&c.drainGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for clients to close")
+	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or console")
 	if err := svc.Parse(fs, args); err != nil {
@@ -103,6 +105,9 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	defer rdb.Close()
 
 	ops := svc.NewOps()
+	if cfg.pprof {
+		ops.EnableProfiling()
+	}
 	ops.AddCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	h := hub.New(rdb, cfg.shards, log.Sugar(), hub.NewMetrics(ops.Registry))
 	defer h.Close()

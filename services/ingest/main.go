@@ -38,6 +38,7 @@ type config struct {
 	tripAfter   uint
 	coolDown    time.Duration
 	opsAddr     string
+	pprof       bool
 	logLevel    string
 	logFormat   string
 
@@ -61,6 +62,7 @@ func parse(args []string) (config, error) {
 	fs.UintVar(&c.tripAfter, "breaker-failures", 5, "consecutive feed failures that open the circuit breaker")
 	fs.DurationVar(&c.coolDown, "breaker-cooldown", 30*time.Second, "how long an open breaker holds off the feed")
 	fs.StringVar(&c.opsAddr, "ops-addr", ":9101", "address of /healthz, /readyz and /metrics")
+	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the ops address")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or console")
 	if err := svc.Parse(fs, args); err != nil {
@@ -139,6 +141,9 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	}
 
 	ops := svc.NewOps()
+	if cfg.pprof {
+		ops.EnableProfiling()
+	}
 	metrics := ingest.NewMetrics(ops.Registry)
 	ops.AddCheck("kafka", func(ctx context.Context) error { return cl.Ping(ctx) })
 	addr, served, err := svc.Serve(ctx, cfg.opsAddr, ops.Mux())

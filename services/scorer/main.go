@@ -36,6 +36,7 @@ type config struct {
 	blockSize    int64
 	blockPremium float64
 	opsAddr      string
+	pprof        bool
 	logLevel     string
 	logFormat    string
 }
@@ -54,6 +55,7 @@ func parse(args []string) (config, error) {
 	fs.Int64Var(&c.blockSize, "block-size", score.DefaultBlockSize, "contracts at or above which a print is a block")
 	fs.Float64Var(&c.blockPremium, "block-premium", score.DefaultBlockPremium, "premium in USD at or above which a print is a block")
 	fs.StringVar(&c.opsAddr, "ops-addr", ":9102", "address of /healthz, /readyz and /metrics")
+	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the ops address")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or console")
 	if err := svc.Parse(fs, args); err != nil {
@@ -114,6 +116,9 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	}
 
 	ops := svc.NewOps()
+	if cfg.pprof {
+		ops.EnableProfiling()
+	}
 	s, err := scorer.New(scorer.Config{
 		Brokers: brokers, Topic: cfg.topic, TopicID: topicID, Group: cfg.group, ClientID: "liveflow-scorer",
 		Scoring: score.Config{BlockSize: cfg.blockSize, BlockPremium: cfg.blockPremium},
