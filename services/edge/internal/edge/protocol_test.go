@@ -249,3 +249,33 @@ func TestMisbehavingClientIsClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestOneFramePerStreamRead checks that what one stream read brings for a
+// client leaves in one frame: entries added in one transaction reach the
+// reader in one XREAD, and the client gets them together.
+func TestOneFramePerStreamRead(t *testing.T) {
+	e := newEdge(t, edge.Limits{})
+	c := e.dial(t)
+	subscribe(t, c, "s1", "AAPL")
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	key := stream.Key(stream.Shard("AAPL", shards))
+	_, err := e.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for i := 0; i < 20; i++ {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []any{
+				stream.FieldUnderlying, "AAPL", stream.FieldEvent, fmt.Sprintf(`{"n":%d}`, i)}})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := read(t, c)
+	if m.Op != "events" || len(m.Events) != 20 {
+		t.Fatalf("first frame after a 20-entry transaction: %s; want all 20 events in it", show(m))
+	}
+	if got := testutil.ToFloat64(e.m.Frames); got != 1 {
+		t.Errorf("frames written = %v, want 1", got)
+	}
+}

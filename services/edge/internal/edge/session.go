@@ -15,7 +15,8 @@ import (
 type session struct {
 	srv  *Server
 	conn *websocket.Conn
-	out  chan []byte // event messages waiting for the writer
+	out  chan []byte   // event messages waiting for the writer
+	kick chan struct{} // capacity 1: the writer has messages to send
 
 	slowOnce sync.Once
 	slow     chan struct{} // closed when out overflowed
@@ -34,6 +35,7 @@ func newSession(srv *Server, conn *websocket.Conn) *session {
 		srv:  srv,
 		conn: conn,
 		out:  make(chan []byte, srv.limits.QueueLen),
+		kick: make(chan struct{}, 1),
 		slow: make(chan struct{}),
 		subs: make(map[string][]string),
 	}
@@ -47,6 +49,14 @@ func (s *session) Send(msg []byte) {
 	case s.out <- msg:
 	default:
 		s.slowOnce.Do(func() { close(s.slow) })
+	}
+}
+
+// Flush wakes the writer for what Send queued.
+func (s *session) Flush() {
+	select {
+	case s.kick <- struct{}{}:
+	default: // a wake-up is pending already
 	}
 }
 
@@ -147,50 +157,63 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 	return reply{Op: "subscribed", ID: req.ID, Symbols: symbols}
 }
 
-// write sends queued events, batching whatever is waiting into one frame of
-// at most BatchBytes, so a burst costs few frames and system calls.
+// write sends queued events when the hub flushes: whatever one stream read
+// brought for this client goes out in as few frames of at most BatchBytes as
+// it fits in, so a burst costs few system calls.
 func (s *session) write(ctx context.Context) {
 	buf := make([]byte, 0, 4096)
 	for {
-		var msg []byte
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.slow:
 			s.cutOff()
 			return
-		case msg = <-s.out:
+		case <-s.kick:
 		}
-
-		buf = append(buf[:0], `{"op":"events","events":[`...)
-		buf = append(buf, msg...)
-		n := 1
-	drain:
-		for len(buf) < s.srv.limits.BatchBytes {
-			select {
-			case msg = <-s.out:
-				buf = append(append(buf, ','), msg...)
-				n++
-			default:
-				break drain
+		for len(s.out) > 0 {
+			var n int
+			buf, n = s.frame(buf[:0])
+			if err := s.writeFrame(ctx, buf); err != nil {
+				return
 			}
+			s.srv.metrics.Events.Add(float64(n))
+			s.srv.metrics.Frames.Inc()
 		}
-		buf = append(buf, "]}"...)
-
-		s.replying.Lock()
-		wctx, cancel := context.WithTimeout(ctx, s.srv.limits.WriteTimeout)
-		err := s.conn.Write(wctx, websocket.MessageText, buf)
-		cancel()
-		s.replying.Unlock()
-		if err != nil {
-			if !errors.Is(err, context.Canceled) {
-				s.conn.Close(websocket.StatusInternalError, "write failed")
-			}
-			return
-		}
-		s.srv.metrics.Events.Add(float64(n))
-		s.srv.metrics.Frames.Inc()
 	}
+}
+
+// frame appends an events frame of the queued messages to buf, up to about
+// BatchBytes, and returns it with the number of events in it.
+func (s *session) frame(buf []byte) ([]byte, int) {
+	buf = append(buf, `{"op":"events","events":[`...)
+	n := 0
+	for len(buf) < s.srv.limits.BatchBytes {
+		select {
+		case msg := <-s.out:
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, msg...)
+			n++
+			continue
+		default:
+		}
+		break
+	}
+	return append(buf, "]}"...), n
+}
+
+func (s *session) writeFrame(ctx context.Context, frame []byte) error {
+	s.replying.Lock()
+	defer s.replying.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, s.srv.limits.WriteTimeout)
+	defer cancel()
+	err := s.conn.Write(wctx, websocket.MessageText, frame)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.conn.Close(websocket.StatusInternalError, "write failed")
+	}
+	return err
 }
 
 // cutOff closes a client whose queue overflowed. It is called by the writer

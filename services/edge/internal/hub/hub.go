@@ -17,11 +17,14 @@ import (
 	"github.com/liveflow/liveflow/pkg/stream"
 )
 
-// Subscriber receives event messages. Send must not block: a subscriber that
-// cannot keep up drops or disconnects on its own terms. msg is shared between
-// subscribers and must not be modified.
+// Subscriber receives event messages. Send queues a message and must not
+// block: a subscriber that cannot keep up drops or disconnects on its own
+// terms. msg is shared between subscribers and must not be modified. After the
+// messages of one read from a stream, the hub calls Flush once on every
+// subscriber it sent any to, so a subscriber can write them in one go.
 type Subscriber interface {
 	Send(msg []byte)
+	Flush()
 }
 
 // Logger receives the hub's notable events; the service wires it to zap.
@@ -131,13 +134,15 @@ func (h *Hub) readerLocked(shard int) *reader {
 	return r
 }
 
-// dispatch sends msg to the subscribers of underlying and returns how many.
-func (h *Hub) dispatch(underlying string, msg []byte) int {
+// dispatch sends msg to the subscribers of underlying, adds them to touched
+// and returns how many there were.
+func (h *Hub) dispatch(underlying string, msg []byte, touched map[Subscriber]struct{}) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	m := h.subs[underlying]
 	for s := range m {
 		s.Send(msg)
+		touched[s] = struct{}{}
 	}
 	return len(m)
 }

@@ -340,6 +340,8 @@ func (r *recorder) Send(msg []byte) {
 	r.msgs = append(r.msgs, string(msg))
 }
 
+func (r *recorder) Flush() {}
+
 func (r *recorder) all() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -24,6 +24,7 @@ func (h *Hub) read(shard int, r *reader) {
 	last := h.tail(key)
 	close(r.ready)
 	backoff := 50 * time.Millisecond
+	touched := make(map[Subscriber]struct{})
 	for h.ctx.Err() == nil {
 		res, err := h.rdb.XRead(h.ctx, &redis.XReadArgs{
 			Streams: []string{key, last}, Count: 1000, Block: blockFor,
@@ -45,8 +46,14 @@ func (h *Hub) read(shard int, r *reader) {
 		for _, s := range res {
 			for _, m := range s.Messages {
 				last = m.ID
-				h.route(shard, m)
+				h.route(shard, m, touched)
 			}
+		}
+		// One flush per subscriber per read: what one XREAD brought leaves
+		// in one frame rather than a frame per event.
+		for s := range touched {
+			s.Flush()
+			delete(touched, s)
 		}
 	}
 }
@@ -73,7 +80,7 @@ func (h *Hub) tail(key string) string {
 // The stored event lacks its id; the id is the shard and the entry id,
 // "<shard>-<ms>-<seq>", which orders events within a shard and will let a
 // client resume after the last one it saw.
-func (h *Hub) route(shard int, m redis.XMessage) {
+func (h *Hub) route(shard int, m redis.XMessage, touched map[Subscriber]struct{}) {
 	u, _ := m.Values[stream.FieldUnderlying].(string)
 	e, _ := m.Values[stream.FieldEvent].(string)
 	// A brace check alone would pass a truncated object, and splicing it
@@ -95,7 +102,7 @@ func (h *Hub) route(shard int, m redis.XMessage) {
 	msg = append(msg, e[1:]...)
 
 	h.metrics.Entries.Inc()
-	h.metrics.Deliveries.Add(float64(h.dispatch(u, msg)))
+	h.metrics.Deliveries.Add(float64(h.dispatch(u, msg, touched)))
 }
 
 func (h *Hub) sleep(d time.Duration) {
