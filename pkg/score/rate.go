@@ -7,51 +7,107 @@ import (
 	"github.com/liveflow/liveflow/pkg/flow"
 )
 
-// rate scores an event from 0 to 100 as the sum of these parts, capped at 100:
+// rate fills the score and its components. Each part is a share of its
+// weight W (see Weights):
 //
-//   - premium: 10 points per tenfold above $1,000, rounded down, at most 40
-//     ($10K gives 10, $100K 20, $1M 30, $10M 40);
-//   - aggressiveness: 20 for a print beyond the quote (AA, BB), 10 at or
-//     nearer the quote (A, B), 0 otherwise;
-//   - block: 20;
-//   - size above open interest (when open interest is known): 20.
+//   - premium: W x log10(premium / $1,000) / 3, rounded down, between 0 and W:
+//     with W = 30, $10K gives 10, $100K 20, $1M or more 30;
+//   - aggression: W beyond the quote (AA, BB), 2/3 W at or nearer it (A, B);
+//   - volume against open interest: W when today's volume is at least twice
+//     the open interest, 2/3 W at least equal, 1/3 W at least half;
+//   - days to expiry: W up to 7 days, W/2 up to 30;
+//   - moneyness: W from 5% in the money to 15% out of it, W/2 up to 30% out;
+//   - kind: the Sweep weight for a sweep plus the Golden weight if golden,
+//     Split, Block or Repeated for those kinds;
+//   - unusual: W when the event is flagged unusual.
 //
-// Each part that counts adds a reason, so a trader can see why.
-func rate(e *flow.Event, openInterest int64) (int32, []string) {
-	var score int32
-	reasons := []string{} // never null in JSON: clients may iterate it blindly
-
-	if e.Premium > 1000 {
-		p := int32(math.Min(40, 10*math.Log10(e.Premium/1000)))
-		if p > 0 {
-			score += p
-			reasons = append(reasons, fmt.Sprintf("premium $%s: +%d", money(e.Premium), p))
+// The score is the sum, capped at 100. Cancels score 0.
+func (e *Engine) rate(ev *flow.Event) {
+	w := e.cfg.Weights
+	var c flow.Components
+	if ev.Kind == flow.KindCancel {
+		ev.Components, ev.Score = c, 0
+		return
+	}
+	if ev.Premium > 1000 {
+		c.Premium = int32(math.Min(float64(w.Premium), float64(w.Premium)*math.Log10(ev.Premium/1000)/3))
+	}
+	switch ev.Side {
+	case flow.SideAboveAsk, flow.SideBelowBid:
+		c.Aggression = w.Aggression
+	case flow.SideAsk, flow.SideBid:
+		c.Aggression = w.Aggression * 2 / 3
+	}
+	if oi := ev.OpenInterest; oi > 0 {
+		switch r := float64(ev.Volume) / float64(oi); {
+		case r >= 2:
+			c.VolumeOI = w.VolumeOI
+		case r >= 1:
+			c.VolumeOI = w.VolumeOI * 2 / 3
+		case r >= 0.5:
+			c.VolumeOI = w.VolumeOI / 3
 		}
 	}
-	switch e.Side {
-	case flow.SideAboveAsk, flow.SideBelowBid:
-		score += 20
-		reasons = append(reasons, "printed beyond the quote ("+e.Side+"): +20")
-	case flow.SideAsk, flow.SideBid:
-		score += 10
-		reasons = append(reasons, "printed on the "+sideName(e.Side)+" side: +10")
+	switch {
+	case ev.DTE <= 7:
+		c.DTE = w.DTE
+	case ev.DTE <= 30:
+		c.DTE = w.DTE / 2
 	}
-	if e.Kind == flow.KindBlock {
-		score += 20
-		reasons = append(reasons, "block: +20")
+	if ev.Spot > 0 {
+		switch {
+		case ev.OTMPct >= -5 && ev.OTMPct <= 15:
+			c.Moneyness = w.Moneyness
+		case ev.OTMPct > 15 && ev.OTMPct <= 30:
+			c.Moneyness = w.Moneyness / 2
+		}
 	}
-	if openInterest > 0 && e.Size > openInterest {
-		score += 20
-		reasons = append(reasons, fmt.Sprintf("size %d above open interest %d: +20", e.Size, openInterest))
+	switch ev.Kind {
+	case flow.KindSweep:
+		c.Kind = w.Sweep
+		if ev.Flags&flow.Golden != 0 {
+			c.Kind += w.Golden
+		}
+	case flow.KindSplit:
+		c.Kind = w.Split
+	case flow.KindBlock:
+		c.Kind = w.Block
+	case flow.KindRepeated:
+		c.Kind = w.Repeated
 	}
-	return min(100, score), reasons
+	if ev.Flags&flow.Unusual != 0 {
+		c.Unusual = w.Unusual
+	}
+	ev.Components, ev.Score = c, min(100, c.Sum())
 }
 
-func sideName(side string) string {
-	if side == flow.SideAsk {
-		return "ask"
+// Reasons renders the scored parts of an event as sentences, for people.
+// It allocates, so the scorer calls it when encoding, not while scoring.
+func Reasons(ev *flow.Event) []string {
+	c := ev.Components
+	r := []string{}
+	add := func(points int32, format string, args ...any) {
+		if points > 0 {
+			r = append(r, fmt.Sprintf(format, args...)+fmt.Sprintf(": +%d", points))
+		}
 	}
-	return "bid"
+	add(c.Premium, "premium $%s", money(ev.Premium))
+	add(c.Aggression, "printed %s", sideWords[ev.Side])
+	add(c.VolumeOI, "volume %d against open interest %d", ev.Volume, ev.OpenInterest)
+	add(c.DTE, "%d days to expiry", ev.DTE)
+	add(c.Moneyness, "%.2f%% out of the money", ev.OTMPct)
+	kind := ev.Kind
+	if ev.Flags&flow.Golden != 0 {
+		kind = "golden sweep"
+	}
+	add(c.Kind, "%s", kind)
+	add(c.Unusual, "unusual size or volume")
+	return r
+}
+
+var sideWords = map[string]string{
+	flow.SideAboveAsk: "above the ask", flow.SideAsk: "at or near the ask",
+	flow.SideBid: "at or near the bid", flow.SideBelowBid: "below the bid",
 }
 
 // money formats USD amounts the way traders read them: 950, 12.5K, 1.2M.

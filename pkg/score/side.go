@@ -43,38 +43,49 @@ func classify(price, bid, ask, last float64) string {
 	return flow.SideMid
 }
 
+// direction is +1 for a buyer-initiated side, -1 for a seller-initiated one,
+// 0 otherwise.
+func direction(side string) int {
+	switch side {
+	case flow.SideAsk, flow.SideAboveAsk:
+		return 1
+	case flow.SideBid, flow.SideBelowBid:
+		return -1
+	}
+	return 0
+}
+
 // sentiment: calls bought or puts sold are bullish, puts bought or calls sold
 // bearish, anything else neutral.
 func sentiment(side string, right occ.Right) string {
-	bought := side == flow.SideAsk || side == flow.SideAboveAsk
-	sold := side == flow.SideBid || side == flow.SideBelowBid
+	d := direction(side)
 	switch {
-	case bought && right == occ.Call, sold && right == occ.Put:
+	case d > 0 && right == occ.Call, d < 0 && right == occ.Put:
 		return flow.Bullish
-	case bought && right == occ.Put, sold && right == occ.Call:
+	case d > 0 && right == occ.Put, d < 0 && right == occ.Call:
 		return flow.Bearish
 	}
 	return flow.Neutral
 }
 
-// unclassifiable lists the OPRA conditions under which the live NBBO says
-// nothing reliable about the aggressor: late and out-of-sequence reports,
-// auctions and crosses, multi-leg and stock-option combinations, multi-leg
-// floor trades, compression and extended hours.
-var unclassifiable = map[string]bool{
-	"LATE": true, "OSEQ": true, "LLAT": true, "LOSQ": true, "OTLT": true,
-	"SLAN": true, "SLAI": true, "SLCN": true, "SLCI": true,
-	"MLET": true, "MLAT": true, "MLCT": true, "MLFT": true,
-	"MESL": true, "MASL": true, "MFSL": true, "TLET": true, "TLAT": true, "TLCT": true,
-	"TLFT": true, "TESL": true, "TASL": true, "TFSL": true, "CBMO": true, "MCTP": true,
-	"TCMP": true, "EXHT": true,
+// otmPercent is how far out of the money a contract is, in percent of spot,
+// rounded to hundredths; negative in the money, 0 when spot is unknown.
+func otmPercent(right occ.Right, strike, spot float64) float64 {
+	if spot <= 0 {
+		return 0
+	}
+	d := strike - spot
+	if right == occ.Put {
+		d = -d
+	}
+	return math.Round(d/spot*100*100) / 100
 }
 
-func classifiable(conditions []string) bool {
-	for _, c := range conditions {
-		if unclassifiable[c] {
-			return false
-		}
-	}
-	return true
+// premium is price x size x multiplier, rounded to the cent so that sums and
+// comparisons do not carry binary fractions.
+func premium(price float64, size int64) float64 {
+	return math.Round(price*float64(size)*Multiplier*100) / 100
 }
+
+// Multiplier is the number of shares one contract controls.
+const Multiplier = 100

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -25,20 +26,19 @@ import (
 )
 
 type config struct {
-	brokers      string
-	topic        string
-	partitions   int
-	group        string
-	redisAddr    string
-	shards       int
-	maxLen       int64
-	ttl          time.Duration
-	blockSize    int64
-	blockPremium float64
-	opsAddr      string
-	pprof        bool
-	logLevel     string
-	logFormat    string
+	brokers    string
+	topic      string
+	partitions int
+	group      string
+	redisAddr  string
+	shards     int
+	maxLen     int64
+	ttl        time.Duration
+	scoring    score.Config
+	opsAddr    string
+	pprof      bool
+	logLevel   string
+	logFormat  string
 }
 
 func parse(args []string) (config, error) {
@@ -52,8 +52,7 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the edges")
 	fs.Int64Var(&c.maxLen, "stream-maxlen", 100_000, "approximate entries kept per shard stream")
 	fs.DurationVar(&c.ttl, "stream-ttl", 24*time.Hour, "a shard stream idle this long expires")
-	fs.Int64Var(&c.blockSize, "block-size", score.DefaultBlockSize, "contracts at or above which a print is a block")
-	fs.Float64Var(&c.blockPremium, "block-premium", score.DefaultBlockPremium, "premium in USD at or above which a print is a block")
+	scoringFlags(fs, &c.scoring)
 	fs.StringVar(&c.opsAddr, "ops-addr", ":9102", "address of /healthz, /readyz and /metrics")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the ops address")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -77,8 +76,43 @@ func (c config) validate() error {
 	case c.redisAddr == "":
 		return errors.New("-redis-addr is empty")
 	}
+	if err := c.scoring.Validate(); err != nil {
+		return err
+	}
 	_, err := topics.SplitBrokers(c.brokers)
 	return err
+}
+
+// scoringFlags registers the engine's thresholds and weights, with the
+// published defaults (docs/scoring.md).
+func scoringFlags(fs *flag.FlagSet, c *score.Config) {
+	*c = score.Defaults()
+	fs.Int64Var(&c.BlockSize, "block-size", c.BlockSize, "contracts at or above which a print is a block")
+	fs.Float64Var(&c.BlockPremium, "block-premium", c.BlockPremium, "premium in USD at or above which a print is a block")
+	fs.DurationVar(&c.SweepWindow, "sweep-window", c.SweepWindow, "fills of one contract and side within this time of the first form one order")
+	fs.Float64Var(&c.GoldenPremium, "golden-premium", c.GoldenPremium, "premium in USD from which a sweep can be golden")
+	fs.Float64Var(&c.NearMoneyPct, "near-money-pct", c.NearMoneyPct, "a golden sweep is at most this many percent from the money")
+	fs.Float64Var(&c.UnusualSizeFactor, "unusual-size-factor", c.UnusualSizeFactor, "a print this many times the contract's average is unusual")
+	fs.IntVar(&c.UnusualMinPrints, "unusual-min-prints", c.UnusualMinPrints, "prints of a contract before its average size counts")
+	fs.IntVar(&c.RepeatedCount, "repeated-count", c.RepeatedCount, "aggressive orders in one contract that make repeated hits")
+	fs.DurationVar(&c.RepeatedWindow, "repeated-window", c.RepeatedWindow, "time from the first order within which repeated hits count")
+	fs.DurationVar(&c.SpreadWindow, "spread-window", c.SpreadWindow, "multi-leg prints of one underlying within this time form one spread")
+	w := &c.Weights
+	for _, x := range []struct {
+		name string
+		v    *int32
+	}{
+		{"premium", &w.Premium}, {"aggression", &w.Aggression}, {"volume-oi", &w.VolumeOI},
+		{"dte", &w.DTE}, {"moneyness", &w.Moneyness}, {"sweep", &w.Sweep}, {"golden", &w.Golden},
+		{"split", &w.Split}, {"block", &w.Block}, {"repeated", &w.Repeated}, {"unusual", &w.Unusual},
+	} {
+		fs.Func("weight-"+x.name, fmt.Sprintf("most points the %s part of the score gives; negative turns it off (default %d)",
+			x.name, *x.v), func(s string) error {
+			n, err := strconv.ParseInt(s, 10, 32)
+			*x.v = int32(n)
+			return err
+		})
+	}
 }
 
 func main() {
@@ -121,7 +155,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	}
 	s, err := scorer.New(scorer.Config{
 		Brokers: brokers, Topic: cfg.topic, TopicID: topicID, Group: cfg.group, ClientID: "liveflow-scorer",
-		Scoring: score.Config{BlockSize: cfg.blockSize, BlockPremium: cfg.blockPremium},
+		Scoring: cfg.scoring,
 	}, w, log.Sugar(), scorer.NewMetrics(ops.Registry))
 	if err != nil {
 		return err

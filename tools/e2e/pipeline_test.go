@@ -141,13 +141,34 @@ var keyPattern = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 
 // checkEvents compares received events with the expected ones per
 // underlying, in order. Fields that depend on the run (id, key, ingest and
-// scoring times) are checked for shape instead of value.
+// scoring times) are checked for shape instead of value, and the keys of an
+// aggregate's fills are replaced by "#<i>", the place of the fill's own event
+// among the underlying's events, so the expected file says which prints an
+// aggregate is made of.
 func checkEvents(t *testing.T, who string, got, want []map[string]any) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s received %d events, want %d", who, len(got), len(want))
 	}
 	ids := map[any]bool{}
+	place := map[string]string{} // event key -> "#<i>" within its underlying
+	seen := map[any]int{}
+	for _, e := range got {
+		u := e["underlying"]
+		place[fmt.Sprint(e["key"])] = fmt.Sprintf("#%d", seen[u])
+		seen[u]++
+	}
+	for _, e := range got {
+		fills, _ := e["fills"].([]any)
+		for _, f := range fills {
+			fm := f.(map[string]any)
+			p, ok := place[fmt.Sprint(fm["key"])]
+			if !ok {
+				t.Errorf("%s: fill %v of event %v is not an event the client received", who, fm["key"], e["key"])
+			}
+			fm["key"] = p
+		}
+	}
 	for _, e := range got {
 		if !idPattern.MatchString(fmt.Sprint(e["id"])) || !keyPattern.MatchString(fmt.Sprint(e["key"])) {
 			t.Errorf("%s: event id %v / key %v malformed", who, e["id"], e["key"])

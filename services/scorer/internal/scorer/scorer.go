@@ -157,6 +157,8 @@ func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) 
 
 	payloads := make([][]byte, 0, len(events))
 	for i := range events {
+		events[i].Finish()
+		events[i].Reasons = score.Reasons(&events[i])
 		b, err := events[i].JSON()
 		if err != nil {
 			s.reject("encode", r, err)

@@ -55,17 +55,22 @@ func TestScoresTicksIntoShardStreams(t *testing.T) {
 		score     int32
 		spot      float64
 	}
+	// Scores by the published rules: every contract is 15 days from expiry
+	// (5 points) and within 5% of the money (10 points); then premium points
+	// (10 per tenfold above $1,000), 10 at a quote or 15 through it, and 10
+	// for a block: $5,200 at the ask 7+10; $318,000 above it 25+15+10;
+	// $6,000 at the bid 7+10; $1,450 below it 1+15; $100 without a quote 0.
 	wants := map[string][]want{
 		"AAPL": {
-			{10, flow.KindTrade, flow.SideAsk, flow.Bullish, 17, 200},
+			{10, flow.KindTrade, flow.SideAsk, flow.Bullish, 32, 200},
 			{600, flow.KindBlock, flow.SideAboveAsk, flow.Bullish, 65, 200},
 		},
 		"MSFT": {
-			{20, flow.KindTrade, flow.SideBid, flow.Bullish, 17, 410},
-			{5, flow.KindTrade, flow.SideBelowBid, flow.Bullish, 21, 410},
+			{20, flow.KindTrade, flow.SideBid, flow.Bullish, 32, 410},
+			{5, flow.KindTrade, flow.SideBelowBid, flow.Bullish, 31, 410},
 		},
 		"SPY": {
-			{1, flow.KindTrade, flow.SideUnknown, flow.Neutral, 0, 600},
+			{1, flow.KindTrade, flow.SideUnknown, flow.Neutral, 15, 600},
 		},
 	}
 	if len(got) != len(wants) {
