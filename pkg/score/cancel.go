@@ -63,7 +63,7 @@ func (e *Engine) cancel(u *underlying, c *contract, t *tick.Tick, em *emitter) {
 	e.rate(ev)
 
 	for _, r := range revised {
-		e.emitAgg(u, r, em)
+		e.emitAgg(u, r, em.next())
 	}
 }
 

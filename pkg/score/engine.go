@@ -39,9 +39,10 @@ var ErrTick = errors.New("score: unusable tick")
 type Engine struct {
 	cfg      Config
 	unders   map[string]*underlying
-	clusters queue     // open order clusters
-	spreads  queue     // open spread groups
-	free     []*window // closed windows for reuse
+	clusters queue               // open order clusters
+	spreads  queue               // open spread groups
+	free     []*window           // closed windows for reuse
+	dirty    map[string]struct{} // underlyings changed since TakeDirty
 	stats    Stats
 }
 
@@ -56,7 +57,8 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg.withDefaults(), unders: make(map[string]*underlying)}, nil
+	return &Engine{cfg: cfg.withDefaults(), unders: make(map[string]*underlying),
+		dirty: make(map[string]struct{})}, nil
 }
 
 // Stats returns the counters so far.
@@ -66,8 +68,13 @@ func (e *Engine) Stats() Stats { return e.stats }
 // out. now is the time events are stamped with as scored. A tick that fails
 // validation is rejected with an error wrapping ErrTick and changes nothing.
 //
-// Events of one tick get consecutive keys <partition>.<offset>.<n>: first
-// the aggregates whose windows the tick's time closed, then the tick's own.
+// Keys are <partition>.<offset>.<n> of a tick, chosen so that they depend
+// only on ticks of the event's own underlying: a print's event is n = 0 of
+// its tick; an aggregate closed by time is keyed by the print that opened it,
+// n = 1 for a sweep or split, 2 for repeated hits, 3 for a spread; a cancel
+// is n = 0 of its tick and the aggregates it revises n = 1, 2, ... of it.
+// An engine restored underlying by underlying therefore keys events exactly
+// as one that never stopped.
 func (e *Engine) Apply(t *tick.Tick, src Source, now int64, out []flow.Event) ([]flow.Event, error) {
 	if err := t.Validate(); err != nil {
 		return out, fmt.Errorf("%w: %w", ErrTick, err)
@@ -82,6 +89,7 @@ func (e *Engine) Apply(t *tick.Tick, src Source, now int64, out []flow.Event) ([
 	}
 	u.offset = src.Offset
 	u.rollDay(t.TS)
+	e.dirty[u.name] = struct{}{}
 
 	switch t.Type {
 	case tick.Spot:
@@ -117,13 +125,26 @@ type emitter struct {
 	ingest int64
 }
 
-// next appends a zero event keyed for the tick and returns it. The pointer is
-// valid until the next call.
+// next appends a zero event keyed as the tick's next own event and returns
+// it. The pointer is valid until the next call.
 func (m *emitter) next() *flow.Event {
-	m.out = append(m.out, flow.Event{})
-	ev := &m.out[len(m.out)-1]
-	ev.Source = flow.Source{Partition: m.src.Partition, Offset: m.src.Offset, N: m.n}
-	ev.ScoredTS, ev.IngestTS = m.now, m.ingest
+	ev := m.keyed(flow.Source{Partition: m.src.Partition, Offset: m.src.Offset, N: m.n})
 	m.n++
 	return ev
 }
+
+// keyed appends a zero event with the given key source and returns it.
+func (m *emitter) keyed(src flow.Source) *flow.Event {
+	m.out = append(m.out, flow.Event{})
+	ev := &m.out[len(m.out)-1]
+	ev.Source = src
+	ev.ScoredTS, ev.IngestTS = m.now, m.ingest
+	return ev
+}
+
+// Key slots of aggregates keyed by the print that opened them.
+const (
+	slotOrder    = 1 // sweep or split
+	slotRepeated = 2
+	slotSpread   = 3
+)

@@ -115,11 +115,12 @@ func TestSweepSplitAndWindows(t *testing.T) {
 		"0.2.0 trade AA bullish 200@2.45 $49000 x1 [iso]",
 		"0.3.0 trade A bullish 100@2.4 $24000 x1 [iso]",
 		// 400 contracts for $97,000: average 2.425; AA is the strongest side.
-		"0.4.0 sweep AA bullish 400@2.425 $97000 x3 [iso] fills=0.1.0,0.2.0,0.3.0",
+		// Keyed by the print that opened the order, slot 1.
+		"0.1.1 sweep AA bullish 400@2.425 $97000 x3 [iso] fills=0.1.0,0.2.0,0.3.0",
 		"0.5.0 trade A bullish 50@2.4 $12000 x1",
 		"0.6.0 trade A bullish 70@2.4 $16800 x1",
-		"0.7.0 split A bullish 120@2.4 $28800 x1 fills=0.5.0,0.6.0",
-		"0.7.1 trade B bearish 10@2.3 $2300 x1",
+		"0.5.1 split A bullish 120@2.4 $28800 x1 fills=0.5.0,0.6.0",
+		"0.7.0 trade B bearish 10@2.3 $2300 x1",
 	)
 	if got[3].Exchange != "" || got[6].Exchange != "CBOE" || got[3].Bid != 2.30 || got[3].TS != at(250) {
 		t.Errorf("aggregate details: sweep %+v, split %+v", got[3], got[6])
@@ -196,7 +197,7 @@ func TestRepeatedHits(t *testing.T) {
 		"0.1.0 trade A bearish 10@1.2 $1200 x1",
 		"0.2.0 trade A bearish 10@1.2 $1200 x1",
 		"0.3.0 trade A bearish 10@1.2 $1200 x1",
-		"0.4.0 repeated A bearish 30@1.2 $3600 x3 fills=0.1.0,0.2.0,0.3.0",
+		"0.1.2 repeated A bearish 30@1.2 $3600 x3 fills=0.1.0,0.2.0,0.3.0",
 	)
 }
 
@@ -212,8 +213,8 @@ func TestSpread(t *testing.T) {
 	checkSummaries(t, got,
 		"0.2.0 trade - neutral 20@2.35 $4700 x1 [multileg]",
 		"0.3.0 trade - neutral 20@1.15 $2300 x1 [multileg]",
-		"0.4.0 spread - neutral 40@1.75 $7000 x1 [multileg] fills=0.2.0,0.3.0",
-		"0.4.1 trade A bullish 1@2.4 $240 x1",
+		"0.2.3 spread - neutral 40@1.75 $7000 x1 [multileg] fills=0.2.0,0.3.0",
+		"0.4.0 trade A bullish 1@2.4 $240 x1",
 	)
 	if got[2].Components.Aggression != 0 || got[2].Sentiment != flow.Neutral {
 		t.Errorf("a spread must stay out of directional scoring: %+v", got[2].Components)
@@ -265,8 +266,8 @@ func TestCancels(t *testing.T) {
 		"0.1.0 trade A bullish 100@2.4 $24000 x1 [iso]",
 		"0.2.0 trade A bullish 100@2.4 $24000 x1 [iso]",
 		"0.3.0 trade A bullish 100@2.4 $24000 x1 [iso]",
-		"0.4.0 sweep A bullish 300@2.4 $72000 x3 [iso] fills=0.1.0,0.2.0,0.3.0",
-		"0.5.0 cancel - neutral 100@2.4 $24000 x1 cancels=0.3.0,0.4.0",
+		"0.1.1 sweep A bullish 300@2.4 $72000 x3 [iso] fills=0.1.0,0.2.0,0.3.0",
+		"0.5.0 cancel - neutral 100@2.4 $24000 x1 cancels=0.3.0,0.1.1",
 		"0.5.1 sweep A bullish 200@2.4 $48000 x2 [iso] fills=0.1.0,0.2.0",
 		"0.7.0 cancel - neutral 100@2.4 $24000 x1 cancels=0.2.0,0.5.1",
 	)

@@ -16,44 +16,71 @@ type window struct {
 	deadline int64     // the window closes once partition time passes it
 	dir      int       // +1 buyer, -1 seller; clusters only
 	fills    []flow.Fill
-	bid, ask float64    // NBBO before the first fill
-	flags    flow.Flags // ISO evidence, multi-leg
-	closed   bool       // closed early; its queue entry is skipped
+	bid, ask float64     // NBBO before the first fill
+	flags    flow.Flags  // ISO evidence, multi-leg
+	closed   bool        // closed early; its queue entry is skipped
+	origin   flow.Source // the print that opened it, to order equal deadlines
 }
 
-// queue holds open windows of one length in the order they opened, which is
-// the order of their deadlines as long as ticks arrive in time order (a tick
-// stamped earlier than its predecessors may close its window a little late,
-// but always at the same tick, so output stays deterministic). Only the head
-// is checked per tick.
+// queue holds open windows in the order they close: by deadline, then by the
+// tick that opened them. The order depends only on the ticks, so an engine
+// restored from snapshots closes windows exactly as one that never stopped.
+// Windows closed early stay in the heap, marked, until they reach the top.
 type queue struct {
-	ws   []*window
-	head int
+	ws []*window
+}
+
+func (q *queue) less(i, j int) bool {
+	a, b := q.ws[i], q.ws[j]
+	if a.deadline != b.deadline {
+		return a.deadline < b.deadline
+	}
+	if a.origin.Offset != b.origin.Offset {
+		return a.origin.Offset < b.origin.Offset
+	}
+	return a.origin.N < b.origin.N
 }
 
 func (q *queue) push(w *window) {
-	// Reclaim the popped front once it is half the slice, so the slice does
-	// not grow with the number of windows ever opened.
-	if q.head > 0 && q.head >= len(q.ws)/2 {
-		n := copy(q.ws, q.ws[q.head:])
-		clear(q.ws[n:])
-		q.ws, q.head = q.ws[:n], 0
-	}
 	q.ws = append(q.ws, w)
+	for i := len(q.ws) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q.less(i, parent) {
+			break
+		}
+		q.ws[i], q.ws[parent] = q.ws[parent], q.ws[i]
+		i = parent
+	}
 }
 
-// pop removes and returns the head window if it was closed early or its
+// pop removes and returns the top window if it was closed early or its
 // deadline is before ts.
 func (q *queue) pop(ts int64) *window {
-	if q.head == len(q.ws) {
+	if len(q.ws) == 0 {
 		return nil
 	}
-	w := q.ws[q.head]
+	w := q.ws[0]
 	if !w.closed && w.deadline >= ts {
 		return nil
 	}
-	q.ws[q.head] = nil
-	q.head++
+	last := len(q.ws) - 1
+	q.ws[0] = q.ws[last]
+	q.ws[last] = nil
+	q.ws = q.ws[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(q.ws) && q.less(l, m) {
+			m = l
+		}
+		if r < len(q.ws) && q.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q.ws[i], q.ws[m] = q.ws[m], q.ws[i]
+		i = m
+	}
 	return w
 }
 
@@ -101,7 +128,7 @@ func (e *Engine) closeStaleCluster(c *contract, dir int, ts int64, em *emitter) 
 func (e *Engine) addFill(u *underlying, c *contract, f flow.Fill, dir int, bid, ask float64, cls class) {
 	if c.sweep == nil {
 		w := e.newWindow()
-		w.u, w.c, w.dir, w.bid, w.ask = u, c, dir, bid, ask
+		w.u, w.c, w.dir, w.bid, w.ask, w.origin = u, c, dir, bid, ask, f.Source
 		w.deadline = f.TS + int64(e.cfg.SweepWindow)
 		c.sweep = w
 		e.clusters.push(w)
@@ -125,7 +152,7 @@ func (e *Engine) closeStaleSpread(u *underlying, ts int64, em *emitter) {
 func (e *Engine) addLeg(u *underlying, f flow.Fill, bid, ask float64) {
 	if u.spread == nil {
 		w := e.newWindow()
-		w.spread, w.u, w.bid, w.ask, w.flags = true, u, bid, ask, flow.MultiLeg
+		w.spread, w.u, w.bid, w.ask, w.flags, w.origin = true, u, bid, ask, flow.MultiLeg, f.Source
 		w.deadline = f.TS + int64(e.cfg.SpreadWindow)
 		u.spread = w
 		e.spreads.push(w)
@@ -138,11 +165,12 @@ func (e *Engine) addLeg(u *underlying, f flow.Fill, bid, ask float64) {
 // every cluster also counts as one order towards repeated hits. A group of
 // two or more legs is a spread.
 func (e *Engine) close(w *window, em *emitter) {
+	e.dirty[w.u.name] = struct{}{}
 	if w.spread {
 		w.u.spread = nil
 		if len(w.fills) >= 2 {
-			e.emitAgg(w.u, emittedAgg{kind: flow.KindSpread, fills: clone(w.fills), bid: w.bid, ask: w.ask,
-				flags: w.flags}, em)
+			a := emittedAgg{kind: flow.KindSpread, fills: clone(w.fills), bid: w.bid, ask: w.ask, flags: w.flags}
+			e.emitAgg(w.u, a, em.keyed(slot(w.origin, slotSpread)))
 		}
 		return
 	}
@@ -155,7 +183,8 @@ func (e *Engine) close(w *window, em *emitter) {
 		if exchanges(w.fills) >= 2 {
 			kind = flow.KindSweep
 		}
-		e.emitAgg(w.u, emittedAgg{kind: kind, fills: clone(w.fills), bid: w.bid, ask: w.ask, flags: w.flags}, em)
+		a := emittedAgg{kind: kind, fills: clone(w.fills), bid: w.bid, ask: w.ask, flags: w.flags}
+		e.emitAgg(w.u, a, em.keyed(slot(w.origin, slotOrder)))
 	}
 	e.hit(w, em)
 }
@@ -176,12 +205,17 @@ func (e *Engine) hit(w *window, em *emitter) {
 	}
 	fills := clone(c.hitFills)
 	c.hits, c.hitFills = c.hits[:0], c.hitFills[:0]
-	e.emitAgg(w.u, emittedAgg{kind: flow.KindRepeated, fills: fills, bid: w.bid, ask: w.ask}, em)
+	a := emittedAgg{kind: flow.KindRepeated, fills: fills, bid: w.bid, ask: w.ask}
+	e.emitAgg(w.u, a, em.keyed(slot(fills[0].Source, slotRepeated)))
 }
 
-// emitAgg emits an aggregate event and remembers it for cancels.
-func (e *Engine) emitAgg(u *underlying, a emittedAgg, em *emitter) {
-	ev := em.next()
+// slot returns the key source of an aggregate opened by the print at src.
+func slot(src flow.Source, n int32) flow.Source {
+	return flow.Source{Partition: src.Partition, Offset: src.Offset, N: n}
+}
+
+// emitAgg describes an aggregate into ev and remembers it for cancels.
+func (e *Engine) emitAgg(u *underlying, a emittedAgg, ev *flow.Event) {
 	a.src = ev.Source
 	e.buildAgg(ev, u, a)
 	u.rememberAgg(a)
