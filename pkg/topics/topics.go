@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,19 +15,29 @@ import (
 
 // Names of the topics, unless configured otherwise.
 const (
-	Ticks = "options.ticks"
-	Flow  = "options.flow"
+	Ticks       = "options.ticks"
+	Flow        = "options.flow"
+	ScorerState = "options.scorer-state"
 )
+
+// StateConfigs are the topic configs of a compacted state topic whose
+// records may be as large as maxRecord bytes.
+func StateConfigs(maxRecord int) map[string]*string {
+	compact, size := "compact", strconv.Itoa(maxRecord)
+	return map[string]*string{"cleanup.policy": &compact, "max.message.bytes": &size}
+}
 
 // DefaultPartitions is the partition count of a topic the services create.
 const DefaultPartitions = 12
 
-// Ensure creates the topic with the given partitions when it is missing, and
-// returns the partition count it has. An existing topic is left as it is:
-// changing partitions moves keys between partitions, which an operator must
-// decide. Replication is the broker default.
-func Ensure(ctx context.Context, adm *kadm.Client, topic string, partitions int32) (int32, error) {
-	resp, err := adm.CreateTopic(ctx, partitions, -1, nil, topic)
+// Ensure creates the topic with the given partitions and topic configs (nil
+// for none) when it is missing, and returns the partition count it has. An
+// existing topic is left as it is: changing partitions moves keys between
+// partitions, which an operator must decide. Replication is the broker
+// default.
+func Ensure(ctx context.Context, adm *kadm.Client, topic string, partitions int32,
+	configs map[string]*string) (int32, error) {
+	resp, err := adm.CreateTopic(ctx, partitions, -1, configs, topic)
 	if err == nil && resp.Err == nil {
 		return partitions, nil
 	}
@@ -85,10 +96,10 @@ func SplitBrokers(s string) ([]string, error) {
 // between attempts and reporting each failure to onRetry, so a service can
 // start before its brokers are up.
 func EnsureRetry(ctx context.Context, adm *kadm.Client, topic string, partitions int32,
-	onRetry func(error)) (int32, error) {
+	configs map[string]*string, onRetry func(error)) (int32, error) {
 	for {
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		have, err := Ensure(tctx, adm, topic, partitions)
+		have, err := Ensure(tctx, adm, topic, partitions, configs)
 		cancel()
 		if err == nil {
 			return have, nil

@@ -25,12 +25,31 @@ func TestEnsureCreatesOnceAndKeepsExisting(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	if n, err := Ensure(ctx, adm, "ticks", 6); err != nil || n != 6 {
+	if n, err := Ensure(ctx, adm, "ticks", 6, nil); err != nil || n != 6 {
 		t.Fatalf("Ensure on a missing topic = %d, %v; want 6", n, err)
 	}
 	// Asking for another count keeps the topic as it is and says so.
-	if n, err := Ensure(ctx, adm, "ticks", 3); err != nil || n != 6 {
+	if n, err := Ensure(ctx, adm, "ticks", 3, nil); err != nil || n != 6 {
 		t.Fatalf("Ensure on an existing topic = %d, %v; want its 6 partitions", n, err)
+	}
+	if n, err := Ensure(ctx, adm, "state", 6, StateConfigs(1<<20)); err != nil || n != 6 {
+		t.Fatalf("Ensure of a compacted topic = %d, %v", n, err)
+	}
+	cfgs, err := adm.DescribeTopicConfigs(ctx, "state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := cfgs[0].Configs[0].MaybeValue(), cfgs[0].Err; err != nil || v == "" {
+		t.Fatalf("describe configs of state: %v", err)
+	}
+	policy := ""
+	for _, c := range cfgs[0].Configs {
+		if c.Key == "cleanup.policy" {
+			policy = c.MaybeValue()
+		}
+	}
+	if policy != "compact" {
+		t.Errorf("cleanup.policy of the state topic = %q, want compact", policy)
 	}
 	id, err := ID(ctx, adm, "ticks")
 	if err != nil || len(id) < 16 {
@@ -50,7 +69,7 @@ func TestEnsureRetryGivesUpWithContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	retries := 0
-	if _, err := EnsureRetry(ctx, kadm.NewClient(cl), "ticks", 1, func(error) { retries++ }); err == nil {
+	if _, err := EnsureRetry(ctx, kadm.NewClient(cl), "ticks", 1, nil, func(error) { retries++ }); err == nil {
 		t.Fatal("EnsureRetry without a broker succeeded")
 	}
 	if retries == 0 {

@@ -191,7 +191,7 @@ func newSource(cfg config) (feed.Source, error) {
 // brokers come up, and warns when an existing topic has another partition
 // count than configured.
 func ensureTopic(ctx context.Context, log *zap.Logger, cl *kgo.Client, topic string, partitions int32) error {
-	have, err := topics.EnsureRetry(ctx, kadm.NewClient(cl), topic, partitions, func(err error) {
+	have, err := topics.EnsureRetry(ctx, kadm.NewClient(cl), topic, partitions, nil, func(err error) {
 		log.Warn("cannot reach Kafka to check the ticks topic; retrying (is -kafka-brokers right?)", zap.Error(err))
 	})
 	if err == nil && have != partitions {

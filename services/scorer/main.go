@@ -35,6 +35,9 @@ type config struct {
 	maxLen     int64
 	ttl        time.Duration
 	scoring    score.Config
+	stateTopic string
+	checkpoint time.Duration
+	session    time.Duration
 	opsAddr    string
 	pprof      bool
 	logLevel   string
@@ -52,6 +55,9 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the edges")
 	fs.Int64Var(&c.maxLen, "stream-maxlen", 100_000, "approximate entries kept per shard stream")
 	fs.DurationVar(&c.ttl, "stream-ttl", 24*time.Hour, "a shard stream idle this long expires")
+	fs.StringVar(&c.stateTopic, "state-topic", topics.ScorerState, "compacted topic for checkpoints of the scoring state; empty turns them off")
+	fs.DurationVar(&c.session, "session-timeout", 10*time.Second, "a scorer silent this long loses its partitions to the others")
+	fs.DurationVar(&c.checkpoint, "checkpoint-interval", 5*time.Second, "how often changed scoring state is saved")
 	scoringFlags(fs, &c.scoring)
 	fs.StringVar(&c.opsAddr, "ops-addr", ":9102", "address of /healthz, /readyz and /metrics")
 	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the ops address")
@@ -75,6 +81,10 @@ func (c config) validate() error {
 		return fmt.Errorf("-shards %d: want 1 to 1024", c.shards)
 	case c.redisAddr == "":
 		return errors.New("-redis-addr is empty")
+	case c.session < time.Second:
+		return fmt.Errorf("-session-timeout %s: want at least 1s", c.session)
+	case c.checkpoint < 100*time.Millisecond:
+		return fmt.Errorf("-checkpoint-interval %s: want at least 100ms", c.checkpoint)
 	}
 	if err := c.scoring.Validate(); err != nil {
 		return err
@@ -144,7 +154,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		return err
 	}
 
-	topicID, err := ensureTopic(ctx, log, brokers, cfg.topic, int32(cfg.partitions))
+	topicID, err := ensureTopics(ctx, log, brokers, cfg)
 	if err != nil {
 		return err
 	}
@@ -155,7 +165,8 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	}
 	s, err := scorer.New(scorer.Config{
 		Brokers: brokers, Topic: cfg.topic, TopicID: topicID, Group: cfg.group, ClientID: "liveflow-scorer",
-		Scoring: cfg.scoring,
+		Scoring: cfg.scoring, StateTopic: cfg.stateTopic, CheckpointEvery: cfg.checkpoint,
+		SessionTimeout: cfg.session,
 	}, w, log.Sugar(), scorer.NewMetrics(ops.Registry))
 	if err != nil {
 		return err
@@ -176,23 +187,34 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	return <-served
 }
 
-// ensureTopic creates the ticks topic when missing, retrying while the
-// brokers come up, so the scorer can start before ingest, and returns the
-// topic's ID.
-func ensureTopic(ctx context.Context, log *zap.Logger, brokers []string, topic string,
-	partitions int32) (string, error) {
+// ensureTopics creates the ticks topic when missing, retrying while the
+// brokers come up, so the scorer can start before ingest; then the state
+// topic, compacted and with as many partitions as the ticks topic. It
+// returns the ticks topic's ID.
+func ensureTopics(ctx context.Context, log *zap.Logger, brokers []string, cfg config) (string, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return "", err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	_, err = topics.EnsureRetry(ctx, adm, topic, partitions, func(err error) {
-		log.Warn("cannot reach Kafka to check the ticks topic; retrying (is -kafka-brokers right?)",
+	retry := func(err error) {
+		log.Warn("cannot reach Kafka to check the topics; retrying (is -kafka-brokers right?)",
 			zap.Strings("brokers", brokers), zap.Error(err))
-	})
+	}
+	have, err := topics.EnsureRetry(ctx, adm, cfg.topic, int32(cfg.partitions), nil, retry)
 	if err != nil {
 		return "", err
 	}
-	return topics.ID(ctx, adm, topic)
+	if cfg.stateTopic != "" {
+		state, err := topics.EnsureRetry(ctx, adm, cfg.stateTopic, have, topics.StateConfigs(16<<20), retry)
+		if err != nil {
+			return "", err
+		}
+		if state != have {
+			return "", fmt.Errorf("state topic %q has %d partitions but %q has %d; they must match",
+				cfg.stateTopic, state, cfg.topic, have)
+		}
+	}
+	return topics.ID(ctx, adm, cfg.topic)
 }

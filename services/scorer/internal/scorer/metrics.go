@@ -12,6 +12,11 @@ type Metrics struct {
 	WriteTime   prometheus.Histogram
 	TickAge     prometheus.Histogram
 	Partitions  prometheus.Gauge
+
+	CheckpointTime    prometheus.Histogram
+	CheckpointRecords prometheus.Counter
+	CheckpointErrors  prometheus.Counter
+	RestoreTime       prometheus.Histogram
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -48,6 +53,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "liveflow_scorer_partitions", Help: "Partitions of the ticks topic this scorer owns.",
 		}),
 	}
-	reg.MustRegister(m.Ticks, m.Rejected, m.Events, m.Duplicates, m.RedisErrors, m.WriteTime, m.TickAge, m.Partitions)
+	m.CheckpointTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "liveflow_scorer_checkpoint_seconds", Help: "Time to save the changed state of owned partitions.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+	})
+	m.CheckpointRecords = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "liveflow_scorer_checkpoint_records_total", Help: "Records written to the state topic.",
+	})
+	m.CheckpointErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "liveflow_scorer_checkpoint_errors_total", Help: "Checkpoints that failed and were retried later.",
+	})
+	m.RestoreTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "liveflow_scorer_restore_seconds", Help: "Time to read the state of newly assigned partitions.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+	})
+	reg.MustRegister(m.Ticks, m.Rejected, m.Events, m.Duplicates, m.RedisErrors, m.WriteTime, m.TickAge, m.Partitions,
+		m.CheckpointTime, m.CheckpointRecords, m.CheckpointErrors, m.RestoreTime)
 	return m
 }

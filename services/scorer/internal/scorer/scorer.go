@@ -30,6 +30,16 @@ type Config struct {
 	MaxPoll  int          // records per poll; 0 means 10,000
 	Scoring  score.Config // engine thresholds
 	ClientID string
+
+	// StateTopic is the compacted topic that holds checkpoints of the
+	// engines' state, partitioned like Topic. Empty turns checkpoints off:
+	// a partition's new owner then replays it from its start.
+	StateTopic string
+	// CheckpointEvery is how often changed state is saved; 0 means 5 s.
+	CheckpointEvery time.Duration
+	// SessionTimeout is how long the group waits for a silent member before
+	// giving its partitions to the others; 0 means the client's default.
+	SessionTimeout time.Duration
 }
 
 // Logger receives the scorer's notable events; the service wires it to zap.
@@ -48,10 +58,15 @@ type Scorer struct {
 	metrics *Metrics
 	now     func() time.Time
 
-	// mu guards engines, which the rebalance callbacks change from another
-	// goroutine. With BlockRebalanceOnPoll they only run between batches.
+	// mu guards engines and resume, which the rebalance callbacks change
+	// from another goroutine. With BlockRebalanceOnPoll they only run
+	// between batches.
 	mu      sync.Mutex
 	engines map[int32]*score.Engine
+	resume  map[int32]int64 // per partition, the committed offset: below it events are written already
+
+	last       map[int32]int64 // per partition, the last offset scored; owned by Run
+	checkpoint time.Time       // when state was last saved; owned by Run
 }
 
 // New creates the Kafka client and joins nothing yet: the group is joined on
@@ -63,15 +78,19 @@ func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) 
 	if cfg.MaxPoll == 0 {
 		cfg.MaxPoll = 10_000
 	}
+	if cfg.CheckpointEvery == 0 {
+		cfg.CheckpointEvery = 5 * time.Second
+	}
 	codec, err := tick.NewCodec()
 	if err != nil {
 		return nil, err
 	}
 	s := &Scorer{
 		cfg: cfg, w: w, codec: codec, log: log, metrics: m, now: time.Now,
-		engines: make(map[int32]*score.Engine),
+		engines: make(map[int32]*score.Engine), resume: make(map[int32]int64),
+		last: make(map[int32]int64),
 	}
-	s.cl, err = kgo.NewClient(
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
 		kgo.ConsumerGroup(cfg.Group),
@@ -82,7 +101,15 @@ func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) 
 		kgo.OnPartitionsAssigned(s.assigned),
 		kgo.OnPartitionsRevoked(s.dropped),
 		kgo.OnPartitionsLost(s.dropped),
-	)
+		kgo.AdjustFetchOffsetsFn(s.restore),
+		// Checkpoints go to the state topic's partition of the same number.
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchMaxBytes(maxStateRecord),
+	}
+	if cfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
+	}
+	s.cl, err = kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("scorer: kafka client: %w", err)
 	}
@@ -132,6 +159,9 @@ func (s *Scorer) Run(ctx context.Context) error {
 			// which the writer absorbs.
 			s.log.Warnw("offset commit failed; ticks will be replayed", "err", err)
 		}
+		if s.cfg.StateTopic != "" && s.now().Sub(s.checkpoint) >= s.cfg.CheckpointEvery {
+			s.save(ctx)
+		}
 		s.cl.AllowRebalance()
 	}
 }
@@ -146,13 +176,17 @@ func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) 
 	s.metrics.Ticks.WithLabelValues(string(t.Type)).Inc()
 
 	src := score.Source{Partition: r.Partition, Offset: r.Offset}
-	events, err := s.engine(r.Partition).Apply(&t, src, s.now().UnixNano(), events)
+	s.last[r.Partition] = r.Offset
+	eng, resume := s.engine(r.Partition)
+	events, err := eng.Apply(&t, src, s.now().UnixNano(), events)
 	if err != nil {
 		s.reject("invalid", r, err)
 		return events
 	}
-	if len(events) == 0 {
-		return events
+	if len(events) == 0 || r.Offset < resume {
+		// Below the committed offset a restored engine only catches up:
+		// those events are in Redis already.
+		return events[:0]
 	}
 
 	payloads := make([][]byte, 0, len(events))
@@ -230,15 +264,23 @@ func (s *Scorer) write(ctx context.Context, batch *stream.Batch) error {
 	}
 }
 
-func (s *Scorer) engine(p int32) *score.Engine {
+// engine returns the engine of a partition and the offset below which its
+// events are not written.
+func (s *Scorer) engine(p int32) (*score.Engine, int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.engines[p]
 	if !ok {
-		// The config was validated in New, so this cannot fail.
-		e, _ = score.New(s.cfg.Scoring)
+		e = s.newEngine()
 		s.engines[p] = e
 	}
+	return e, s.resume[p]
+}
+
+// newEngine returns an engine; the config was validated in New, so it
+// cannot fail.
+func (s *Scorer) newEngine() *score.Engine {
+	e, _ := score.New(s.cfg.Scoring)
 	return e
 }
 
@@ -249,16 +291,16 @@ func (s *Scorer) assigned(_ context.Context, _ *kgo.Client, assigned map[string]
 	s.metrics.Partitions.Add(float64(len(assigned[s.cfg.Topic])))
 }
 
-// dropped forgets the state of partitions this scorer no longer owns.
-// TODO: a new owner starts a partition with empty state (no NBBO, spot or open
-// interest until fresh ticks arrive); checkpointing state with its offset
-// would let it resume where the previous owner stopped.
+// dropped forgets the state of partitions this scorer no longer owns; their
+// new owner restores it from the state topic.
 func (s *Scorer) dropped(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	s.log.Infow("partitions released", "partitions", lost[s.cfg.Topic])
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range lost[s.cfg.Topic] {
 		delete(s.engines, p)
+		delete(s.resume, p)
+		delete(s.last, p)
 	}
 	s.metrics.Partitions.Sub(float64(len(lost[s.cfg.Topic])))
 }
