@@ -77,7 +77,7 @@ func synthTape(t testing.TB, n int) string {
 func runScorers(t *testing.T, path string, scorers int, kill bool) map[string]map[string]any {
 	t.Helper()
 	s := startStack(t)
-	env := []string{"LIVEFLOW_GROUP=g-" + s.Topic, "LIVEFLOW_STATE_TOPIC=" + s.Topic + ".state",
+	env := []string{"LIVEFLOW_GROUP=g-" + s.Topic,
 		"LIVEFLOW_CHECKPOINT_INTERVAL=200ms", "LIVEFLOW_SESSION_TIMEOUT=6s"}
 	var procs []*stack.Process
 	for range scorers {

@@ -141,6 +141,7 @@ func (s *Stack) Service(binDir, name string, env ...string) (*Process, error) {
 		"LIVEFLOW_KAFKA_BROKERS=" + s.Brokers,
 		"LIVEFLOW_REDIS_ADDR=" + s.Redis,
 		"LIVEFLOW_TICKS_TOPIC=" + s.Topic,
+		"LIVEFLOW_STATE_TOPIC=" + s.StateTopic(),
 		"LIVEFLOW_PARTITIONS=" + strconv.Itoa(int(s.cfg.Partitions)),
 		"LIVEFLOW_LOG_FORMAT=console",
 	}
@@ -175,6 +176,16 @@ func (s *Stack) Close() error {
 		s.kfake.Close()
 	}
 	return first
+}
+
+// StateTopic returns the scorers' state topic: the default one beside the
+// default ticks topic, and one of its own beside any other, so stacks that
+// share a broker never share state.
+func (s *Stack) StateTopic() string {
+	if s.Topic == topics.Ticks {
+		return topics.ScorerState
+	}
+	return s.Topic + ".state"
 }
 
 // FreeAddr returns a free loopback address for a service to listen on.
