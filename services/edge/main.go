@@ -8,10 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,9 +29,7 @@ type config struct {
 	queueLen   int
 	pingEvery  time.Duration
 	drainGrace time.Duration
-	pprof      bool
-	logLevel   string
-	logFormat  string
+	svc.Common
 }
 
 func parse(args []string) (config, error) {
@@ -48,9 +43,7 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&c.queueLen, "client-queue", 4096, "events buffered per client before it is cut off as slow")
 	fs.DurationVar(&c.pingEvery, "ping-interval", 20*time.Second, "how often clients are pinged; one that misses a ping is closed")
 	fs.DurationVar(&c.drainGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for clients to close")
-	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&c.logFormat, "log-format", "json", "json or console")
+	c.Common.Register(fs, "HTTP address")
 	if err := svc.Parse(fs, args); err != nil {
 		return c, err
 	}
@@ -76,23 +69,12 @@ func (c config) validate() error {
 }
 
 func main() {
-	cfg, err := parse(os.Args[1:])
-	if err != nil {
-		svc.Exit("edge", err)
-	}
-	log, err := svc.NewLogger("edge", cfg.logLevel, cfg.logFormat)
-	if err != nil {
-		svc.Exit("edge", err)
-	}
-	defer log.Sync()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
-		log.Error("edge stopped", zap.Error(err))
-		os.Exit(1)
-	}
-	log.Info("edge stopped")
+	var cfg config
+	svc.Main("edge", func(args []string) (svc.Common, error) {
+		var err error
+		cfg, err = parse(args)
+		return cfg.Common, err
+	}, func(ctx context.Context, log *zap.Logger) error { return run(ctx, cfg, log) })
 }
 
 func run(ctx context.Context, cfg config, log *zap.Logger) error {
@@ -105,7 +87,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	defer rdb.Close()
 
 	ops := svc.NewOps()
-	if cfg.pprof {
+	if cfg.Pprof {
 		ops.EnableProfiling()
 	}
 	ops.AddCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })

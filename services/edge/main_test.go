@@ -17,6 +17,7 @@ import (
 	"github.com/liveflow/liveflow/pkg/localredis"
 	"github.com/liveflow/liveflow/pkg/localredis/redistest"
 	"github.com/liveflow/liveflow/pkg/stream"
+	"github.com/liveflow/liveflow/pkg/svc"
 	"github.com/liveflow/liveflow/pkg/wsclient"
 	"github.com/liveflow/liveflow/services/edge/internal/hub/hubtest"
 )
@@ -27,7 +28,7 @@ func TestParse(t *testing.T) {
 	defaults := config{
 		httpAddr: ":8080", redisAddr: "127.0.0.1:6379", shards: stream.DefaultShards,
 		maxSubs: 64, queueLen: 4096, pingEvery: 20 * time.Second, drainGrace: 10 * time.Second,
-		logLevel: "info", logFormat: "json",
+		Common: svc.Common{LogLevel: "info", LogFormat: "json"},
 	}
 	tests := []struct {
 		name    string

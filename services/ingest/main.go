@@ -7,9 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -38,9 +35,7 @@ type config struct {
 	tripAfter   uint
 	coolDown    time.Duration
 	opsAddr     string
-	pprof       bool
-	logLevel    string
-	logFormat   string
+	svc.Common
 
 	spec feed.Spec
 }
@@ -62,9 +57,7 @@ func parse(args []string) (config, error) {
 	fs.UintVar(&c.tripAfter, "breaker-failures", 5, "consecutive feed failures that open the circuit breaker")
 	fs.DurationVar(&c.coolDown, "breaker-cooldown", 30*time.Second, "how long an open breaker holds off the feed")
 	fs.StringVar(&c.opsAddr, "ops-addr", ":9101", "address of /healthz, /readyz and /metrics")
-	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the ops address")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&c.logFormat, "log-format", "json", "json or console")
+	c.Common.Register(fs, "ops address")
 	if err := svc.Parse(fs, args); err != nil {
 		return c, err
 	}
@@ -100,23 +93,12 @@ func (c *config) validate() error {
 }
 
 func main() {
-	cfg, err := parse(os.Args[1:])
-	if err != nil {
-		svc.Exit("ingest", err)
-	}
-	log, err := svc.NewLogger("ingest", cfg.logLevel, cfg.logFormat)
-	if err != nil {
-		svc.Exit("ingest", err)
-	}
-	defer log.Sync()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
-		log.Error("ingest stopped", zap.Error(err))
-		os.Exit(1)
-	}
-	log.Info("ingest stopped")
+	var cfg config
+	svc.Main("ingest", func(args []string) (svc.Common, error) {
+		var err error
+		cfg, err = parse(args)
+		return cfg.Common, err
+	}, func(ctx context.Context, log *zap.Logger) error { return run(ctx, cfg, log) })
 }
 
 func run(ctx context.Context, cfg config, log *zap.Logger) error {
@@ -141,7 +123,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	}
 
 	ops := svc.NewOps()
-	if cfg.pprof {
+	if cfg.Pprof {
 		ops.EnableProfiling()
 	}
 	metrics := ingest.NewMetrics(ops.Registry)

@@ -7,10 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,9 +36,7 @@ type config struct {
 	checkpoint time.Duration
 	session    time.Duration
 	opsAddr    string
-	pprof      bool
-	logLevel   string
-	logFormat  string
+	svc.Common
 }
 
 func parse(args []string) (config, error) {
@@ -60,9 +55,7 @@ func parse(args []string) (config, error) {
 	fs.DurationVar(&c.checkpoint, "checkpoint-interval", 5*time.Second, "how often changed scoring state is saved")
 	scoringFlags(fs, &c.scoring)
 	fs.StringVar(&c.opsAddr, "ops-addr", ":9102", "address of /healthz, /readyz and /metrics")
-	fs.BoolVar(&c.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the ops address")
-	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&c.logFormat, "log-format", "json", "json or console")
+	c.Common.Register(fs, "ops address")
 	if err := svc.Parse(fs, args); err != nil {
 		return c, err
 	}
@@ -126,23 +119,12 @@ func scoringFlags(fs *flag.FlagSet, c *score.Config) {
 }
 
 func main() {
-	cfg, err := parse(os.Args[1:])
-	if err != nil {
-		svc.Exit("scorer", err)
-	}
-	log, err := svc.NewLogger("scorer", cfg.logLevel, cfg.logFormat)
-	if err != nil {
-		svc.Exit("scorer", err)
-	}
-	defer log.Sync()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
-		log.Error("scorer stopped", zap.Error(err))
-		os.Exit(1)
-	}
-	log.Info("scorer stopped")
+	var cfg config
+	svc.Main("scorer", func(args []string) (svc.Common, error) {
+		var err error
+		cfg, err = parse(args)
+		return cfg.Common, err
+	}, func(ctx context.Context, log *zap.Logger) error { return run(ctx, cfg, log) })
 }
 
 func run(ctx context.Context, cfg config, log *zap.Logger) error {
@@ -160,7 +142,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	}
 
 	ops := svc.NewOps()
-	if cfg.pprof {
+	if cfg.Pprof {
 		ops.EnableProfiling()
 	}
 	s, err := scorer.New(scorer.Config{

@@ -20,7 +20,6 @@ type session struct {
 
 	slowOnce sync.Once
 	slow     chan struct{} // closed when out overflowed
-	cutOnce  sync.Once     // the slow client is closed and counted once
 
 	// replying is held by the read loop while it handles a request and
 	// writes the reply, and by the writer while it writes events, so the
@@ -167,8 +166,7 @@ func (s *session) write(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.slow:
-			s.cutOff()
-			return
+			return // the heartbeat cuts the client off
 		case <-s.kick:
 		}
 		for len(s.out) > 0 {
@@ -216,20 +214,18 @@ func (s *session) writeFrame(ctx context.Context, frame []byte) error {
 	return err
 }
 
-// cutOff closes a client whose queue overflowed. It is called by the writer
-// when idle, and by the heartbeat when the writer is stuck in a write to a
-// client that stopped reading; then no close frame can get through, and the
-// close ends with dropping the connection.
+// cutOff closes a client whose queue overflowed. The heartbeat calls it, so
+// it also happens while the writer is stuck in a write to a client that
+// stopped reading; then no close frame gets through, and the close ends by
+// dropping the connection.
 func (s *session) cutOff() {
-	s.cutOnce.Do(func() {
-		s.srv.metrics.SlowClosed.Inc()
-		s.conn.Close(CloseSlowConsumer, "client is not reading fast enough")
-	})
+	s.srv.metrics.SlowClosed.Inc()
+	s.conn.Close(CloseSlowConsumer, "client is not reading fast enough")
 }
 
 // heartbeat pings the client; one that does not answer within the ping
 // interval is closed, so dead peers do not hold resources. It also cuts off
-// a slow client while the writer is blocked.
+// a slow client.
 func (s *session) heartbeat(ctx context.Context) {
 	t := time.NewTicker(s.srv.limits.PingEvery)
 	defer t.Stop()
