@@ -66,7 +66,8 @@ type Scorer struct {
 	resume  map[int32]int64 // per partition, the committed offset: below it events are written already
 
 	last       map[int32]int64 // per partition, the last offset scored; owned by Run
-	checkpoint time.Time       // when state was last saved; owned by Run
+	checkpoint time.Time       // when the last checkpoint started; owned by Run
+	cut        *cut            // the checkpoint in progress; owned by Run
 }
 
 // New creates the Kafka client and joins nothing yet: the group is joined on
@@ -96,10 +97,14 @@ func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) 
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topic),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
-		kgo.DisableAutoCommit(),
+		// Offsets are marked once their events are in Redis and committed in
+		// the background, and before partitions are given up: a commit round
+		// trip per batch would add to every event's latency.
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(time.Second),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(s.assigned),
-		kgo.OnPartitionsRevoked(s.dropped),
+		kgo.OnPartitionsRevoked(s.revoked),
 		kgo.OnPartitionsLost(s.dropped),
 		kgo.AdjustFetchOffsetsFn(s.restore),
 		// Checkpoints go to the state topic's partition of the same number.
@@ -119,12 +124,18 @@ func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) 
 // Client exposes the Kafka client for readiness checks.
 func (s *Scorer) Client() *kgo.Client { return s.cl }
 
-// Run consumes until ctx ends, then leaves the group and closes the client.
-// Events of a batch reach Redis before its offsets are committed, so a crash
-// at any point replays ticks rather than losing them, and the idempotent
-// stream writer turns the replay into no new entries.
+// Run consumes until ctx ends, then commits what it marked, leaves the group
+// and closes the client. Events of a batch reach Redis before its offsets
+// are marked for commit, so a crash at any point replays ticks rather than
+// losing them, and the idempotent stream writer turns the replay into no new
+// entries.
 func (s *Scorer) Run(ctx context.Context) error {
 	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.cl.CommitMarkedOffsets(cctx); err != nil {
+			s.log.Warnw("final offset commit failed; ticks will be replayed", "err", err)
+		}
+		cancel()
 		// A poll that returned as ctx ended still blocks rebalances; leaving
 		// the group is one, so Close would wait for it forever.
 		s.cl.AllowRebalance()
@@ -134,12 +145,14 @@ func (s *Scorer) Run(ctx context.Context) error {
 	var events []flow.Event
 	var written []written
 	for {
-		fetches := s.cl.PollRecords(ctx, s.cfg.MaxPoll)
+		fetches := s.poll(ctx)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			return nil
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
-			s.log.Warnw("fetch failed", "topic", topic, "partition", p, "err", err)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				s.log.Warnw("fetch failed", "topic", topic, "partition", p, "err", err)
+			}
 		})
 
 		batch.Reset()
@@ -154,16 +167,27 @@ func (s *Scorer) Run(ctx context.Context) error {
 			return nil // ctx ended mid-retry; the next owner replays the batch
 		}
 		s.observe(written)
-		if err := s.cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
-			// The events are in Redis; a failed commit only means a replay,
-			// which the writer absorbs.
-			s.log.Warnw("offset commit failed; ticks will be replayed", "err", err)
-		}
-		if s.cfg.StateTopic != "" && s.now().Sub(s.checkpoint) >= s.cfg.CheckpointEvery {
-			s.save(ctx)
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if n := len(p.Records); n > 0 {
+				s.cl.MarkCommitRecords(p.Records[n-1])
+			}
+		})
+		if s.cfg.StateTopic != "" {
+			s.stepCheckpoint(ctx)
 		}
 		s.cl.AllowRebalance()
 	}
+}
+
+// poll waits for records. While a checkpoint is in progress it waits at
+// most a moment, so a quiet topic does not hold the checkpoint up.
+func (s *Scorer) poll(ctx context.Context) kgo.Fetches {
+	if s.cut == nil {
+		return s.cl.PollRecords(ctx, s.cfg.MaxPoll)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	return s.cl.PollRecords(pctx, s.cfg.MaxPoll)
 }
 
 // score decodes and scores one record and adds its events to the batch.
@@ -289,6 +313,15 @@ func (s *Scorer) assigned(_ context.Context, _ *kgo.Client, assigned map[string]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.metrics.Partitions.Add(float64(len(assigned[s.cfg.Topic])))
+}
+
+// revoked commits what was marked before the partitions go, so their new
+// owner does not replay events that are in Redis already, and forgets them.
+func (s *Scorer) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+		s.log.Warnw("commit before giving partitions up failed; their new owner will replay ticks", "err", err)
+	}
+	s.dropped(ctx, cl, revoked)
 }
 
 // dropped forgets the state of partitions this scorer no longer owns; their

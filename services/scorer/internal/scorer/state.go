@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/liveflow/liveflow/pkg/score"
 )
 
 // A checkpoint of a partition is a set of records in the same partition of
@@ -25,49 +28,139 @@ const watermarkKey = "~watermark"
 // created to accept records this large.
 const maxStateRecord = 16 << 20
 
-// save writes the state of every underlying that changed since the last
-// checkpoint, then the partitions' watermarks. On failure the changed
-// underlyings stay marked and the next checkpoint writes them.
-func (s *Scorer) save(ctx context.Context) {
-	s.checkpoint = s.now()
-	start := time.Now()
-	s.mu.Lock()
-	var records []*kgo.Record
-	taken := map[int32][]string{}
-	for p, eng := range s.engines {
-		names := eng.TakeDirty()
-		taken[p] = names
-		for _, name := range names {
-			b, err := eng.Snapshot(name)
-			if err != nil || b == nil {
-				continue
-			}
-			records = append(records, &kgo.Record{Topic: s.cfg.StateTopic, Partition: p, Key: []byte(name), Value: b})
-		}
-		if last, ok := s.last[p]; ok && len(names) > 0 {
-			records = append(records, &kgo.Record{Topic: s.cfg.StateTopic, Partition: p,
-				Key: []byte(watermarkKey), Value: []byte(strconv.FormatInt(last, 10))})
-		}
-	}
-	s.mu.Unlock()
-	if len(records) == 0 {
-		return
-	}
+// A checkpoint runs as a cut spread over loop iterations, so that saving a
+// busy partition does not stall scoring: when it starts it takes each
+// partition's changed underlyings and the last offset scored; each
+// iteration then snapshots a few of them within a small time budget and
+// produces them without waiting; once a partition's snapshots are all
+// acknowledged, its watermark follows. An underlying snapshotted after the
+// cut started carries a later offset than the watermark, which restore
+// handles. If any record of a partition fails, its underlyings are marked
+// changed again and the next cut saves them; no watermark is written.
 
-	if err := s.cl.ProduceSync(ctx, records...).FirstErr(); err != nil {
-		s.mu.Lock()
-		for p, names := range taken {
-			if eng, ok := s.engines[p]; ok {
-				eng.MarkDirty(names...)
-			}
+// snapshotBudget bounds the time one loop iteration spends on snapshots.
+const snapshotBudget = 2 * time.Millisecond
+
+// cut is a checkpoint in progress. Only Run's goroutine touches it, except
+// the counters under mu, which produce callbacks update.
+type cut struct {
+	started time.Time
+	parts   map[int32]*cutPart
+
+	mu sync.Mutex
+}
+
+type cutPart struct {
+	eng       *score.Engine // the engine the cut was taken from
+	todo      []string      // underlyings still to snapshot
+	taken     []string      // every underlying of the cut, to mark again on failure
+	watermark int64
+	marked    bool // the watermark record was produced
+
+	// Guarded by cut.mu.
+	inflight int
+	failed   error
+}
+
+// stepCheckpoint advances the checkpoint in progress, or starts one when
+// the interval has passed. It runs on Run's goroutine between batches.
+func (s *Scorer) stepCheckpoint(ctx context.Context) {
+	if s.cut == nil {
+		if s.now().Sub(s.checkpoint) < s.cfg.CheckpointEvery {
+			return
 		}
-		s.mu.Unlock()
-		s.metrics.CheckpointErrors.Inc()
-		s.log.Warnw("checkpoint failed; state will be saved with the next one", "err", err)
+		s.checkpoint = s.now()
+		s.cut = s.startCut()
+		if s.cut == nil {
+			return
+		}
+	}
+	deadline := time.Now().Add(snapshotBudget)
+	done := true
+	for p, part := range s.cut.parts {
+		s.cut.mu.Lock()
+		inflight, failed := part.inflight, part.failed
+		s.cut.mu.Unlock()
+		eng, _ := s.engine(p)
+		switch {
+		case eng != part.eng:
+			delete(s.cut.parts, p) // the partition moved away; its new owner has its state
+		case failed != nil:
+			part.eng.MarkDirty(part.taken...)
+			delete(s.cut.parts, p)
+			s.metrics.CheckpointErrors.Inc()
+			s.log.Warnw("checkpoint failed; state will be saved with the next one", "partition", p, "err", failed)
+		case len(part.todo) > 0:
+			done = false
+			for len(part.todo) > 0 && time.Now().Before(deadline) {
+				s.produceState(ctx, part, p, part.todo[0])
+				part.todo = part.todo[1:]
+			}
+		case inflight > 0:
+			done = false
+		case !part.marked:
+			done = false
+			part.marked = true
+			s.produceRecord(ctx, part, &kgo.Record{Topic: s.cfg.StateTopic, Partition: p,
+				Key: []byte(watermarkKey), Value: []byte(strconv.FormatInt(part.watermark, 10))})
+		}
+	}
+	if done {
+		s.metrics.CheckpointTime.Observe(s.now().Sub(s.cut.started).Seconds())
+		s.cut = nil
+	}
+}
+
+// startCut takes the changed underlyings of every owned partition, or
+// returns nil when nothing changed.
+func (s *Scorer) startCut() *cut {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &cut{started: s.now(), parts: map[int32]*cutPart{}}
+	for p, eng := range s.engines {
+		last, ok := s.last[p]
+		names := eng.TakeDirty()
+		if !ok || len(names) == 0 {
+			continue
+		}
+		c.parts[p] = &cutPart{eng: eng, todo: names, taken: names, watermark: last}
+	}
+	if len(c.parts) == 0 {
+		return nil
+	}
+	return c
+}
+
+func (s *Scorer) produceState(ctx context.Context, part *cutPart, p int32, name string) {
+	b, err := part.eng.Snapshot(name)
+	if err != nil {
+		s.cut.mu.Lock()
+		part.failed = err
+		s.cut.mu.Unlock()
 		return
 	}
-	s.metrics.CheckpointTime.Observe(time.Since(start).Seconds())
-	s.metrics.CheckpointRecords.Add(float64(len(records)))
+	if b != nil {
+		s.produceRecord(ctx, part, &kgo.Record{Topic: s.cfg.StateTopic, Partition: p, Key: []byte(name), Value: b})
+	}
+}
+
+// produceRecord produces without waiting; the callback settles the count.
+func (s *Scorer) produceRecord(ctx context.Context, part *cutPart, r *kgo.Record) {
+	c := s.cut
+	c.mu.Lock()
+	part.inflight++
+	c.mu.Unlock()
+	s.cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		part.inflight--
+		if err != nil && part.failed == nil {
+			part.failed = err
+		}
+		if err == nil {
+			s.metrics.CheckpointRecords.Inc()
+		}
+	})
 }
 
 // partitionState is what the state topic holds for one partition.
