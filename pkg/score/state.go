@@ -25,11 +25,6 @@ func civilDay(y int, m time.Month, d int) int32 {
 	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
-// tradingDay returns the New York calendar day of a Unix-nanosecond time.
-func tradingDay(ts int64) int32 {
-	return civilDay(time.Unix(0, ts).In(newYork).Date())
-}
-
 // underlying is everything the engine keeps about one underlying.
 type underlying struct {
 	name      string
@@ -57,9 +52,8 @@ func (u *underlying) rollDay(ts int64) {
 	if ts < u.dayEnd {
 		return
 	}
-	day := tradingDay(ts)
-	t := time.Unix(0, ts).In(newYork)
-	y, m, d := t.Date()
+	y, m, d := time.Unix(0, ts).In(newYork).Date()
+	day := civilDay(y, m, d)
 	u.dayEnd = time.Date(y, m, d+1, 0, 0, 0, 0, newYork).UnixNano()
 	if day == u.day {
 		return
