@@ -3,7 +3,7 @@
 //
 // Client to server:
 //
-//	{"op":"subscribe","id":"s1","filter":{"symbols":["AAPL","TSLA"]}}
+//	{"op":"subscribe","id":"s1","filter":{"symbols":["AAPL","TSLA"],"kinds":["sweep"],"min_premium":100000}}
 //	{"op":"unsubscribe","id":"s1"}
 //	{"op":"ping"}
 //
@@ -50,10 +50,6 @@ type request struct {
 	Filter *filter `json:"filter"`
 }
 
-type filter struct {
-	Symbols []string `json:"symbols"`
-}
-
 type reply struct {
 	Op      string   `json:"op"`
 	ID      string   `json:"id,omitempty"`
@@ -86,6 +82,9 @@ func normalizeSymbols(in []string) ([]string, error) {
 	seen := make(map[string]bool, len(in))
 	out := make([]string, 0, len(in))
 	for _, s := range in {
+		if s == "*" {
+			return nil, fmt.Errorf("the whole feed (*) needs a token that grants it; name underlyings instead")
+		}
 		u, ok := root(s)
 		if !ok {
 			return nil, fmt.Errorf("symbol %q is not an underlying (1 to 6 letters or digits)", s)

@@ -282,3 +282,40 @@ func TestOneFramePerStreamRead(t *testing.T) {
 		t.Errorf("events counted = %v, want 20", got)
 	}
 }
+
+// TestServerSideFilters checks that only events a subscription's filter
+// wants reach the client, each once across overlapping subscriptions, and
+// that cancels of watched underlyings always do.
+func TestServerSideFilters(t *testing.T) {
+	e := newEdge(t, edge.Limits{})
+	c := e.dial(t)
+	send(t, c, `{"op":"subscribe","id":"big","filter":{"symbols":["AAPL"],"kinds":["sweep"],"min_score":50}}`)
+	if m := read(t, c); m.Op != "subscribed" {
+		t.Fatalf("got %s", show(m))
+	}
+	send(t, c, `{"op":"subscribe","id":"calls","filter":{"symbols":["AAPL"],"rights":["C"],"dte_max":7}}`)
+	if m := read(t, c); m.Op != "subscribed" {
+		t.Fatalf("got %s", show(m))
+	}
+
+	e.xadd(t, "AAPL", `{"n":"1","kind":"trade","score":80,"right":"P","dte":3}`)  // neither wants it
+	e.xadd(t, "AAPL", `{"n":"2","kind":"sweep","score":40,"right":"P","dte":3}`)  // score too low
+	e.xadd(t, "AAPL", `{"n":"3","kind":"sweep","score":60,"right":"C","dte":3}`)  // both: once
+	e.xadd(t, "AAPL", `{"n":"4","kind":"trade","score":10,"right":"C","dte":30}`) // DTE too far
+	e.xadd(t, "AAPL", `{"n":"5","kind":"trade","score":10,"right":"C","dte":1}`)  // calls
+	e.xadd(t, "AAPL", `{"n":"6","kind":"cancel","score":0,"right":"P","dte":3}`)  // cancels pass
+	got := events(t, c, 3)
+	var ns []string
+	for _, ev := range got {
+		i := strings.Index(ev, `"n":"`)
+		ns = append(ns, ev[i+5:i+6])
+	}
+	if strings.Join(ns, ",") != "3,5,6" {
+		t.Errorf("delivered events %v, want 3,5,6:\n%s", ns, strings.Join(got, "\n"))
+	}
+
+	send(t, c, `{"op":"subscribe","id":"bad","filter":{"symbols":["AAPL"],"kinds":["sweeps"]}}`)
+	if m := read(t, c); m.Op != "error" || m.Code != edge.CodeBadFilter || !strings.Contains(m.Message, "kinds") {
+		t.Errorf("unknown kind: got %s, want a bad_filter error naming kinds", show(m))
+	}
+}

@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
 
 // session is one WebSocket client. The read loop owns subs; Send may be
@@ -26,7 +30,11 @@ type session struct {
 	// first events of a subscription cannot overtake its "subscribed".
 	replying sync.Mutex
 
-	subs map[string][]string // subscription id -> its underlyings; owned by the read loop
+	subs map[string]*subscription // by id; owned by the read loop
+
+	// active is what Send tests events against: the subscriptions as a
+	// list the read loop replaces whole whenever it changes them.
+	active atomic.Pointer[[]*subscription]
 }
 
 func newSession(srv *Server, conn *websocket.Conn) *session {
@@ -36,16 +44,21 @@ func newSession(srv *Server, conn *websocket.Conn) *session {
 		out:  make(chan []byte, srv.limits.QueueLen),
 		kick: make(chan struct{}, 1),
 		slow: make(chan struct{}),
-		subs: make(map[string][]string),
+		subs: make(map[string]*subscription),
 	}
 }
 
-// Send queues an event message without blocking. A client whose queue is
-// full is cut off with CloseSlowConsumer rather than slowing the node down;
-// it can reconnect and subscribe again.
-func (s *session) Send(msg []byte) {
+// Send queues an event that any of the client's subscriptions wants, once
+// however many want it, without blocking. A client whose queue is full is
+// cut off with CloseSlowConsumer rather than slowing the node down; it can
+// reconnect and subscribe again.
+func (s *session) Send(ev *hub.Event) {
+	subs := s.active.Load()
+	if subs == nil || !slices.ContainsFunc(*subs, func(sub *subscription) bool { return sub.wants(ev) }) {
+		return
+	}
 	select {
-	case s.out <- msg:
+	case s.out <- ev.Msg:
 	default:
 		s.slowOnce.Do(func() { close(s.slow) })
 	}
@@ -66,8 +79,8 @@ func (s *session) run(ctx context.Context) {
 	defer func() {
 		cancel()
 		wg.Wait()
-		for _, symbols := range s.subs {
-			s.srv.hub.Remove(s, symbols)
+		for _, sub := range s.subs {
+			s.srv.hub.Remove(s, sub.symbols)
 		}
 	}()
 
@@ -116,12 +129,13 @@ func (s *session) handle(ctx context.Context, data []byte) reply {
 	case "subscribe":
 		return s.subscribe(ctx, req)
 	case "unsubscribe":
-		symbols, ok := s.subs[req.ID]
+		sub, ok := s.subs[req.ID]
 		if !ok {
 			return errorReply(req.ID, CodeUnknownID, "no subscription %q on this connection", req.ID)
 		}
 		delete(s.subs, req.ID)
-		s.srv.hub.Remove(s, symbols)
+		s.publish()
+		s.srv.hub.Remove(s, sub.symbols)
 		return reply{Op: "unsubscribed", ID: req.ID}
 	case "ping":
 		return reply{Op: "pong"}
@@ -139,21 +153,32 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 		return errorReply(req.ID, CodeDuplicateID, "subscription %q exists; unsubscribe first", req.ID)
 	case len(s.subs) >= s.srv.limits.MaxSubscriptions:
 		return errorReply(req.ID, CodeTooMany, "at most %d subscriptions per connection", s.srv.limits.MaxSubscriptions)
-	case req.Filter == nil:
-		return errorReply(req.ID, CodeBadFilter, "subscribe needs a filter")
 	}
-	symbols, err := normalizeSymbols(req.Filter.Symbols)
+	sub, err := newSubscription(req.ID, req.Filter)
 	if err != nil {
 		return errorReply(req.ID, CodeBadFilter, "%v", err)
 	}
 
+	// Send must know the subscription before the hub routes to it.
+	s.subs[req.ID] = sub
+	s.publish()
 	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := s.srv.hub.Add(actx, s, symbols); err != nil {
+	if err := s.srv.hub.Add(actx, s, sub.symbols); err != nil {
+		delete(s.subs, req.ID)
+		s.publish()
 		return errorReply(req.ID, CodeUnavailable, "could not start reading the event streams; try again")
 	}
-	s.subs[req.ID] = symbols
-	return reply{Op: "subscribed", ID: req.ID, Symbols: symbols}
+	return reply{Op: "subscribed", ID: req.ID, Symbols: sub.symbols}
+}
+
+// publish makes the current subscriptions the ones Send tests against.
+func (s *session) publish() {
+	list := make([]*subscription, 0, len(s.subs))
+	for _, sub := range s.subs {
+		list = append(list, sub)
+	}
+	s.active.Store(&list)
 }
 
 // write sends queued events when the hub flushes: whatever one stream read

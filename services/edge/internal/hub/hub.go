@@ -17,13 +17,14 @@ import (
 	"github.com/liveflow/liveflow/pkg/stream"
 )
 
-// Subscriber receives event messages. Send queues a message and must not
-// block: a subscriber that cannot keep up drops or disconnects on its own
-// terms. msg is shared between subscribers and must not be modified. After the
-// messages of one read from a stream, the hub calls Flush once on every
-// subscriber it sent any to, so a subscriber can write them in one go.
+// Subscriber receives the events of the underlyings it was added for. Send
+// queues an event, or ignores it when the subscriber's own filters reject
+// it, and must not block: a subscriber that cannot keep up drops or
+// disconnects on its own terms. After the events of one read from a stream,
+// the hub calls Flush once on every subscriber it sent any to, so a
+// subscriber can write them in one go.
 type Subscriber interface {
-	Send(msg []byte)
+	Send(ev *Event)
 	Flush()
 }
 
@@ -134,14 +135,14 @@ func (h *Hub) readerLocked(shard int) *reader {
 	return r
 }
 
-// dispatch sends msg to the subscribers of underlying, adds them to touched
-// and returns how many there were.
-func (h *Hub) dispatch(underlying string, msg []byte, touched map[Subscriber]struct{}) int {
+// dispatch sends ev to the subscribers of its underlying, adds them to
+// touched and returns how many there were.
+func (h *Hub) dispatch(ev *Event, touched map[Subscriber]struct{}) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	m := h.subs[underlying]
+	m := h.subs[ev.Underlying]
 	for s := range m {
-		s.Send(msg)
+		s.Send(ev)
 		touched[s] = struct{}{}
 	}
 	return len(m)

@@ -334,10 +334,10 @@ type recorder struct {
 	msgs []string
 }
 
-func (r *recorder) Send(msg []byte) {
+func (r *recorder) Send(ev *hub.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, string(msg))
+	r.msgs = append(r.msgs, string(ev.Msg))
 }
 
 func (r *recorder) Flush() {}

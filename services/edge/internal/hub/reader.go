@@ -1,9 +1,7 @@
 package hub
 
 import (
-	"encoding/json"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -76,33 +74,21 @@ func (h *Hub) tail(key string) string {
 	return "0-0"
 }
 
-// route turns an entry into an event message and hands it to subscribers.
-// The stored event lacks its id; the id is the shard and the entry id,
+// route decodes an entry once and hands it to the subscribers of its
+// underlying. The event's id is the shard and the entry id,
 // "<shard>-<ms>-<seq>", which orders events within a shard and will let a
 // client resume after the last one it saw.
 func (h *Hub) route(shard int, m redis.XMessage, touched map[Subscriber]struct{}) {
 	u, _ := m.Values[stream.FieldUnderlying].(string)
 	e, _ := m.Values[stream.FieldEvent].(string)
-	// A brace check alone would pass a truncated object, and splicing it
-	// into a batch would make the whole events frame undecodable.
-	if u == "" || len(e) < 2 || e[0] != '{' || !json.Valid([]byte(e)) {
+	ev, err := decode(shard, m.ID, u, e)
+	if err != nil {
 		h.metrics.BadEntries.Inc()
-		h.log.Warnw("skipping malformed stream entry", "shard", shard, "id", m.ID)
+		h.log.Warnw("skipping malformed stream entry", "shard", shard, "id", m.ID, "err", err)
 		return
 	}
-	msg := make([]byte, 0, len(e)+32)
-	msg = append(msg, `{"id":"`...)
-	msg = strconv.AppendInt(msg, int64(shard), 10)
-	msg = append(msg, '-')
-	msg = append(msg, m.ID...)
-	msg = append(msg, '"')
-	if len(e) > 2 {
-		msg = append(msg, ',')
-	}
-	msg = append(msg, e[1:]...)
-
 	h.metrics.Entries.Inc()
-	h.metrics.Deliveries.Add(float64(h.dispatch(u, msg, touched)))
+	h.metrics.Deliveries.Add(float64(h.dispatch(ev, touched)))
 }
 
 func (h *Hub) sleep(d time.Duration) {

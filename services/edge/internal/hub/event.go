@@ -1,0 +1,77 @@
+package hub
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Event is one event read from a shard stream, decoded once for every
+// subscriber: Msg is its wire form, the rest what server-side filters test.
+// An Event is shared between subscribers and must not be modified.
+type Event struct {
+	Msg        []byte // the event JSON with its "id"
+	Underlying string
+	Kind       string
+	Side       string
+	Sentiment  string
+	Right      string
+	Premium    float64
+	Score      int32
+	DTE        int32
+	Flags      []string
+}
+
+// HasFlag reports whether the event carries flag.
+func (e *Event) HasFlag(flag string) bool {
+	for _, f := range e.Flags {
+		if f == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// attributes is the part of a stored event that filters need.
+type attributes struct {
+	Kind      string   `json:"kind"`
+	Side      string   `json:"side"`
+	Sentiment string   `json:"sentiment"`
+	Right     string   `json:"right"`
+	Premium   float64  `json:"premium"`
+	Score     int32    `json:"score"`
+	DTE       int32    `json:"dte"`
+	Flags     []string `json:"flags"`
+}
+
+// decode builds an Event from a stored entry: the underlying, the event
+// JSON without "id", and the id to splice in as "<shard>-<entry id>". It
+// rejects anything that is not a JSON object, since splicing it into a batch
+// would make the whole events frame undecodable.
+func decode(shard int, entryID, underlying, stored string) (*Event, error) {
+	if underlying == "" {
+		return nil, fmt.Errorf("hub: entry %s has no underlying", entryID)
+	}
+	var a attributes
+	if len(stored) < 2 || stored[0] != '{' {
+		return nil, fmt.Errorf("hub: entry %s is not a JSON object", entryID)
+	}
+	if err := json.Unmarshal([]byte(stored), &a); err != nil {
+		return nil, fmt.Errorf("hub: entry %s: %w", entryID, err)
+	}
+
+	msg := make([]byte, 0, len(stored)+32)
+	msg = append(msg, `{"id":"`...)
+	msg = strconv.AppendInt(msg, int64(shard), 10)
+	msg = append(msg, '-')
+	msg = append(msg, entryID...)
+	msg = append(msg, '"')
+	if len(stored) > 2 {
+		msg = append(msg, ',')
+	}
+	msg = append(msg, stored[1:]...)
+	return &Event{
+		Msg: msg, Underlying: underlying, Kind: a.Kind, Side: a.Side, Sentiment: a.Sentiment,
+		Right: a.Right, Premium: a.Premium, Score: a.Score, DTE: a.DTE, Flags: a.Flags,
+	}, nil
+}
