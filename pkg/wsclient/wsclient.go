@@ -12,12 +12,13 @@ import (
 
 // Message is any frame the server sends. Op tells which fields are set.
 type Message struct {
-	Op      string            `json:"op"`
-	ID      string            `json:"id,omitempty"`
-	Code    string            `json:"code,omitempty"`
-	Message string            `json:"message,omitempty"`
-	Symbols []string          `json:"symbols,omitempty"`
-	Events  []json.RawMessage `json:"events,omitempty"`
+	Op       string            `json:"op"`
+	ID       string            `json:"id,omitempty"`
+	Code     string            `json:"code,omitempty"`
+	Message  string            `json:"message,omitempty"`
+	Symbols  []string          `json:"symbols,omitempty"`
+	Events   []json.RawMessage `json:"events,omitempty"`
+	Snapshot []json.RawMessage `json:"snapshot,omitempty"` // with "subscribed", when asked for
 }
 
 // Client is one connection. Read from one goroutine; Send is safe to call

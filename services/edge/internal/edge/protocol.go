@@ -19,8 +19,11 @@
 package edge
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/coder/websocket"
 )
@@ -45,17 +48,22 @@ const (
 )
 
 type request struct {
-	Op     string  `json:"op"`
-	ID     string  `json:"id"`
-	Filter *filter `json:"filter"`
+	Op       string  `json:"op"`
+	ID       string  `json:"id"`
+	Filter   *filter `json:"filter"`
+	Snapshot int     `json:"snapshot"` // latest matching events to send with "subscribed"
 }
 
+// maxSnapshot bounds the events a subscribe may ask for.
+const maxSnapshot = 1000
+
 type reply struct {
-	Op      string   `json:"op"`
-	ID      string   `json:"id,omitempty"`
-	Code    string   `json:"code,omitempty"`
-	Message string   `json:"message,omitempty"`
-	Symbols []string `json:"symbols,omitempty"`
+	Op       string            `json:"op"`
+	ID       string            `json:"id,omitempty"`
+	Code     string            `json:"code,omitempty"`
+	Message  string            `json:"message,omitempty"`
+	Symbols  []string          `json:"symbols,omitempty"`
+	Snapshot []json.RawMessage `json:"snapshot,omitempty"`
 }
 
 func errorReply(id, code, format string, args ...any) reply {
@@ -112,4 +120,23 @@ func root(s string) (string, bool) {
 		}
 	}
 	return string(b), true
+}
+
+// compareEntryIDs orders Redis stream entry ids "<ms>-<seq>". Entries of
+// different shards come from one Redis clock, so the order is the order in
+// which the scorers wrote them, to the millisecond.
+func compareEntryIDs(a, b string) int {
+	am, as := splitEntryID(a)
+	bm, bs := splitEntryID(b)
+	if am != bm {
+		return cmp.Compare(am, bm)
+	}
+	return cmp.Compare(as, bs)
+}
+
+func splitEntryID(id string) (ms, seq uint64) {
+	m, s, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(m, 10, 64)
+	seq, _ = strconv.ParseUint(s, 10, 64)
+	return ms, seq
 }

@@ -319,3 +319,40 @@ func TestServerSideFilters(t *testing.T) {
 		t.Errorf("unknown kind: got %s, want a bad_filter error naming kinds", show(m))
 	}
 }
+
+// TestSnapshotJoinsLiveEvents asks for the latest matching events with the
+// subscription: they come with "subscribed", oldest first, and the live
+// events continue exactly after them.
+func TestSnapshotJoinsLiveEvents(t *testing.T) {
+	e := newEdge(t, edge.Limits{})
+	for i, kind := range []string{"sweep", "trade", "sweep", "sweep", "trade"} {
+		e.xadd(t, "AAPL", fmt.Sprintf(`{"n":"%d","kind":%q}`, i+1, kind))
+	}
+	e.xadd(t, "MSFT", `{"n":"9","kind":"sweep"}`)
+
+	c := e.dial(t)
+	send(t, c, `{"op":"subscribe","id":"s","snapshot":2,"filter":{"symbols":["AAPL","MSFT"],"kinds":["sweep"]}}`)
+	m := read(t, c)
+	if m.Op != "subscribed" {
+		t.Fatalf("got %s", show(m))
+	}
+	var snap []string
+	for _, ev := range m.Snapshot {
+		i := strings.Index(string(ev), `"n":"`)
+		snap = append(snap, string(ev)[i+5:i+6])
+	}
+	// Sweeps in write order: 1, 3, 4 (AAPL) and 9 (MSFT); the last two.
+	if strings.Join(snap, ",") != "4,9" {
+		t.Errorf("snapshot %v, want 4,9", snap)
+	}
+
+	e.xadd(t, "AAPL", `{"n":"7","kind":"sweep"}`)
+	if got := events(t, c, 1); !strings.Contains(got[0], `"n":"7"`) {
+		t.Errorf("first live event %s, want n 7", got[0])
+	}
+
+	send(t, c, `{"op":"subscribe","id":"huge","snapshot":5000,"filter":{"symbols":["AAPL"]}}`)
+	if m := read(t, c); m.Op != "error" || m.Code != edge.CodeBadRequest {
+		t.Errorf("snapshot of 5000: got %s, want bad_request", show(m))
+	}
+}

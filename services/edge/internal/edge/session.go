@@ -153,6 +153,8 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 		return errorReply(req.ID, CodeDuplicateID, "subscription %q exists; unsubscribe first", req.ID)
 	case len(s.subs) >= s.srv.limits.MaxSubscriptions:
 		return errorReply(req.ID, CodeTooMany, "at most %d subscriptions per connection", s.srv.limits.MaxSubscriptions)
+	case req.Snapshot < 0 || req.Snapshot > maxSnapshot:
+		return errorReply(req.ID, CodeBadRequest, "snapshot %d: want 0 to %d events", req.Snapshot, maxSnapshot)
 	}
 	sub, err := newSubscription(req.ID, req.Filter)
 	if err != nil {
@@ -164,12 +166,50 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 	s.publish()
 	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := s.srv.hub.Add(actx, s, sub.symbols); err != nil {
+	from, err := s.srv.hub.Add(actx, s, sub.symbols)
+	if err != nil {
 		delete(s.subs, req.ID)
 		s.publish()
 		return errorReply(req.ID, CodeUnavailable, "could not start reading the event streams; try again")
 	}
-	return reply{Op: "subscribed", ID: req.ID, Symbols: sub.symbols}
+	r := reply{Op: "subscribed", ID: req.ID, Symbols: sub.symbols}
+	if req.Snapshot > 0 {
+		// The reply goes out before any live event of the subscription, and
+		// the history ends exactly where live delivery starts.
+		if r.Snapshot, err = s.snapshot(actx, sub, from, req.Snapshot); err != nil {
+			r.Snapshot = []json.RawMessage{}
+			r.Message = "no snapshot: the event history could not be read"
+		}
+	}
+	return r
+}
+
+// snapshot returns up to n of the latest events the subscription wants,
+// oldest first, from the history of each of its shards up to the given
+// entry ids. It looks at most ten times n entries per shard, so a very
+// selective filter may give fewer than n.
+func (s *session) snapshot(ctx context.Context, sub *subscription, from map[int]string, n int) ([]json.RawMessage, error) {
+	var found []*hub.Event
+	for shard, id := range from {
+		evs, err := s.srv.hub.Before(ctx, shard, id, min(maxSnapshot, 10*n))
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range evs {
+			if sub.wants(ev) {
+				found = append(found, ev)
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b *hub.Event) int { return compareEntryIDs(a.Entry, b.Entry) })
+	if len(found) > n {
+		found = found[len(found)-n:]
+	}
+	out := make([]json.RawMessage, len(found))
+	for i, ev := range found {
+		out[i] = ev.Msg
+	}
+	return out, nil
 }
 
 // publish makes the current subscriptions the ones Send tests against.

@@ -11,6 +11,7 @@ import (
 // An Event is shared between subscribers and must not be modified.
 type Event struct {
 	Msg        []byte // the event JSON with its "id"
+	Entry      string // the stream entry id, set on events read by Before
 	Underlying string
 	Kind       string
 	Side       string

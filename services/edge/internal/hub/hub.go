@@ -52,6 +52,8 @@ type Hub struct {
 // reader is the state of one shard's reader goroutine.
 type reader struct {
 	ready chan struct{} // closed once the reader knows where the stream ends
+	tail  string        // the entry id it started after; set before ready closes
+	pos   string        // the id of the last entry it routed; guarded by Hub.mu
 }
 
 // New returns a Hub reading the given number of shard streams.
@@ -67,9 +69,14 @@ func New(rdb redis.UniversalClient, shards int, log Logger, m *Metrics) *Hub {
 // readers of shards not read yet. Once Add returns, every event written to
 // those underlyings reaches s. Add waits for a new reader to find the end of
 // its stream; if ctx ends first it undoes its counts and returns ctx.Err().
-func (h *Hub) Add(ctx context.Context, s Subscriber, underlyings []string) error {
+//
+// It returns, per shard, the id of the last entry routed before s was added:
+// s receives every later entry and none up to it, so history read up to
+// that id (see Before) joins the live events without a gap or a repeat.
+func (h *Hub) Add(ctx context.Context, s Subscriber, underlyings []string) (map[int]string, error) {
 	h.mu.Lock()
-	var wait []*reader
+	from := map[int]string{}
+	wait := map[int]*reader{}
 	for _, u := range underlyings {
 		m := h.subs[u]
 		if m == nil {
@@ -77,19 +84,26 @@ func (h *Hub) Add(ctx context.Context, s Subscriber, underlyings []string) error
 			h.subs[u] = m
 		}
 		m[s]++
-		wait = append(wait, h.readerLocked(stream.Shard(u, h.shards)))
+		shard := stream.Shard(u, h.shards)
+		r := h.readerLocked(shard)
+		if r.pos != "" {
+			from[shard] = r.pos
+		} else {
+			wait[shard] = r // it routes nothing before its tail is known
+		}
 	}
 	h.mu.Unlock()
 
-	for _, r := range wait {
+	for shard, r := range wait {
 		select {
 		case <-r.ready:
+			from[shard] = r.tail
 		case <-ctx.Done():
 			h.Remove(s, underlyings)
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	return nil
+	return from, nil
 }
 
 // Remove counts one subscription of s to each underlying less; s stops
@@ -136,10 +150,16 @@ func (h *Hub) readerLocked(shard int) *reader {
 }
 
 // dispatch sends ev to the subscribers of its underlying, adds them to
-// touched and returns how many there were.
-func (h *Hub) dispatch(ev *Event, touched map[Subscriber]struct{}) int {
+// touched and returns how many there were. It records the entry as the
+// reader's position under the same lock, which is what makes Add's
+// positions exact.
+func (h *Hub) dispatch(r *reader, id string, ev *Event, touched map[Subscriber]struct{}) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	r.pos = id
+	if ev == nil {
+		return 0
+	}
 	m := h.subs[ev.Underlying]
 	for s := range m {
 		s.Send(ev)

@@ -234,7 +234,7 @@ func TestAddGivesUpWhenRedisIsDown(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if err := h.Add(ctx, &recorder{}, []string{"AAPL"}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := h.Add(ctx, &recorder{}, []string{"AAPL"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Add with Redis down = %v, want %v", err, context.DeadlineExceeded)
 	}
 	eventually(t, "the failed lookup is counted and logged", func() bool {
@@ -305,7 +305,7 @@ func (e *hubEnv) add(t testing.TB, s hub.Subscriber, underlyings ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := e.hub.Add(ctx, s, underlyings); err != nil {
+	if _, err := e.hub.Add(ctx, s, underlyings); err != nil {
 		t.Fatalf("Add(%v): %v", underlyings, err)
 	}
 }

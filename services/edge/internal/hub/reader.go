@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,6 +22,10 @@ const blockFor = 2 * time.Second
 func (h *Hub) read(shard int, r *reader) {
 	key := stream.Key(shard)
 	last := h.tail(key)
+	r.tail = last
+	h.mu.Lock()
+	r.pos = last
+	h.mu.Unlock()
 	close(r.ready)
 	backoff := 50 * time.Millisecond
 	touched := make(map[Subscriber]struct{})
@@ -44,7 +50,7 @@ func (h *Hub) read(shard int, r *reader) {
 		for _, s := range res {
 			for _, m := range s.Messages {
 				last = m.ID
-				h.route(shard, m, touched)
+				h.route(r, shard, m, touched)
 			}
 		}
 		// One flush per subscriber per read: what one XREAD brought leaves
@@ -78,17 +84,43 @@ func (h *Hub) tail(key string) string {
 // underlying. The event's id is the shard and the entry id,
 // "<shard>-<ms>-<seq>", which orders events within a shard and will let a
 // client resume after the last one it saw.
-func (h *Hub) route(shard int, m redis.XMessage, touched map[Subscriber]struct{}) {
+func (h *Hub) route(r *reader, shard int, m redis.XMessage, touched map[Subscriber]struct{}) {
+	ev, err := h.decodeEntry(shard, m)
+	if err != nil {
+		h.dispatch(r, m.ID, nil, touched) // still the reader's position
+		return
+	}
+	h.metrics.Entries.Inc()
+	h.metrics.Deliveries.Add(float64(h.dispatch(r, m.ID, ev, touched)))
+}
+
+// decodeEntry decodes an entry, counting and logging one it must skip.
+func (h *Hub) decodeEntry(shard int, m redis.XMessage) (*Event, error) {
 	u, _ := m.Values[stream.FieldUnderlying].(string)
 	e, _ := m.Values[stream.FieldEvent].(string)
 	ev, err := decode(shard, m.ID, u, e)
 	if err != nil {
 		h.metrics.BadEntries.Inc()
 		h.log.Warnw("skipping malformed stream entry", "shard", shard, "id", m.ID, "err", err)
-		return
 	}
-	h.metrics.Entries.Inc()
-	h.metrics.Deliveries.Add(float64(h.dispatch(ev, touched)))
+	return ev, err
+}
+
+// Before returns up to count events of a shard stream at or before the
+// entry id, newest first; malformed entries are skipped and counted.
+func (h *Hub) Before(ctx context.Context, shard int, id string, count int) ([]*Event, error) {
+	msgs, err := h.rdb.XRevRangeN(ctx, stream.Key(shard), id, "-", int64(count)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("hub: history of shard %d: %w", shard, err)
+	}
+	out := make([]*Event, 0, len(msgs))
+	for _, m := range msgs {
+		if ev, err := h.decodeEntry(shard, m); err == nil {
+			ev.Entry = m.ID
+			out = append(out, ev)
+		}
+	}
+	return out, nil
 }
 
 func (h *Hub) sleep(d time.Duration) {
