@@ -19,6 +19,8 @@ type Message struct {
 	Symbols  []string          `json:"symbols,omitempty"`
 	Events   []json.RawMessage `json:"events,omitempty"`
 	Snapshot []json.RawMessage `json:"snapshot,omitempty"` // with "subscribed", when asked for
+	Resume   string            `json:"resume,omitempty"`   // "complete" or "gap", after resume_from
+	Missed   []json.RawMessage `json:"missed,omitempty"`   // events missed since resume_from
 }
 
 // Client is one connection. Read from one goroutine; Send is safe to call

@@ -19,13 +19,14 @@
 package edge
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/coder/websocket"
+
+	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
 
 // Error codes of {"op":"error"} replies.
@@ -52,7 +53,14 @@ type request struct {
 	ID       string  `json:"id"`
 	Filter   *filter `json:"filter"`
 	Snapshot int     `json:"snapshot"` // latest matching events to send with "subscribed"
+	// ResumeFrom is the id of the last event the client saw, or a list of
+	// them, ideally the last of each shard.
+	ResumeFrom json.RawMessage `json:"resume_from"`
 }
+
+// maxResume bounds the missed entries read per shard on resume; a client
+// that missed more gets a fresh snapshot instead.
+const maxResume = 10_000
 
 // maxSnapshot bounds the events a subscribe may ask for.
 const maxSnapshot = 1000
@@ -64,6 +72,8 @@ type reply struct {
 	Message  string            `json:"message,omitempty"`
 	Symbols  []string          `json:"symbols,omitempty"`
 	Snapshot []json.RawMessage `json:"snapshot,omitempty"`
+	Resume   string            `json:"resume,omitempty"` // "complete" or "gap"
+	Missed   []json.RawMessage `json:"missed,omitempty"`
 }
 
 func errorReply(id, code, format string, args ...any) reply {
@@ -122,21 +132,34 @@ func root(s string) (string, bool) {
 	return string(b), true
 }
 
-// compareEntryIDs orders Redis stream entry ids "<ms>-<seq>". Entries of
-// different shards come from one Redis clock, so the order is the order in
-// which the scorers wrote them, to the millisecond.
-func compareEntryIDs(a, b string) int {
-	am, as := splitEntryID(a)
-	bm, bs := splitEntryID(b)
-	if am != bm {
-		return cmp.Compare(am, bm)
+// parseResume reads resume_from, a string or a list of event ids
+// "<shard>-<ms>-<seq>", into the entry id per shard (the newest per shard
+// when one is given twice).
+func parseResume(raw json.RawMessage, shards int) (map[int]string, error) {
+	var ids []string
+	if err := json.Unmarshal(raw, &ids); err != nil {
+		var one string
+		if err := json.Unmarshal(raw, &one); err != nil {
+			return nil, fmt.Errorf("resume_from: want an event id or a list of them")
+		}
+		ids = []string{one}
 	}
-	return cmp.Compare(as, bs)
-}
-
-func splitEntryID(id string) (ms, seq uint64) {
-	m, s, _ := strings.Cut(id, "-")
-	ms, _ = strconv.ParseUint(m, 10, 64)
-	seq, _ = strconv.ParseUint(s, 10, 64)
-	return ms, seq
+	out := map[int]string{}
+	for _, id := range ids {
+		shardText, entry, ok := strings.Cut(id, "-")
+		shard, err := strconv.Atoi(shardText)
+		ms, seq, ok2 := strings.Cut(entry, "-")
+		_, err2 := strconv.ParseUint(ms, 10, 64)
+		_, err3 := strconv.ParseUint(seq, 10, 64)
+		if !ok || !ok2 || err != nil || err2 != nil || err3 != nil || shard < 0 || shard >= shards {
+			return nil, fmt.Errorf("resume_from: %q is not an event id of this feed", id)
+		}
+		if prev, seen := out[shard]; !seen || hub.CompareIDs(entry, prev) > 0 {
+			out[shard] = entry
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("resume_from: no event id")
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -354,5 +355,54 @@ func TestSnapshotJoinsLiveEvents(t *testing.T) {
 	send(t, c, `{"op":"subscribe","id":"huge","snapshot":5000,"filter":{"symbols":["AAPL"]}}`)
 	if m := read(t, c); m.Op != "error" || m.Code != edge.CodeBadRequest {
 		t.Errorf("snapshot of 5000: got %s, want bad_request", show(m))
+	}
+}
+
+// TestResume reconnects with the last event id seen and receives exactly the
+// events missed in between, then live ones; a resume point the stream has
+// trimmed away is reported as a gap with a fresh snapshot.
+func TestResume(t *testing.T) {
+	e := newEdge(t, edge.Limits{})
+	c := e.dial(t)
+	subscribe(t, c, "s", "AAPL")
+	e.xadd(t, "AAPL", `{"n":"1","kind":"trade"}`)
+	seen := events(t, c, 1)
+	var last struct{ ID string }
+	if err := json.Unmarshal([]byte(seen[0]), &last); err != nil {
+		t.Fatal(err)
+	}
+	c.Conn().CloseNow()
+
+	// While the client is away.
+	e.xadd(t, "AAPL", `{"n":"2","kind":"trade"}`)
+	e.xadd(t, "AAPL", `{"n":"3","kind":"sweep"}`)
+
+	c2 := e.dial(t)
+	send(t, c2, fmt.Sprintf(`{"op":"subscribe","id":"s","resume_from":%q,"filter":{"symbols":["AAPL"]}}`, last.ID))
+	m := read(t, c2)
+	if m.Op != "subscribed" || m.Resume != "complete" || len(m.Missed) != 2 ||
+		!strings.Contains(string(m.Missed[0]), `"n":"2"`) || !strings.Contains(string(m.Missed[1]), `"n":"3"`) {
+		t.Fatalf("resume: got %s with missed %s, want complete with events 2 and 3", show(m), m.Missed)
+	}
+	e.xadd(t, "AAPL", `{"n":"4","kind":"trade"}`)
+	if got := events(t, c2, 1); !strings.Contains(got[0], `"n":"4"`) {
+		t.Errorf("first live event after resume %s, want 4", got[0])
+	}
+
+	// Trim the stream past the resume point.
+	key := stream.Key(stream.Shard("AAPL", shards))
+	if err := e.rdb.XTrimMaxLen(context.Background(), key, 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c3 := e.dial(t)
+	send(t, c3, fmt.Sprintf(`{"op":"subscribe","id":"s","resume_from":[%q],"filter":{"symbols":["AAPL"]}}`, last.ID))
+	m = read(t, c3)
+	if m.Resume != "gap" || len(m.Missed) != 0 || len(m.Snapshot) != 1 || !strings.Contains(string(m.Snapshot[0]), `"n":"4"`) {
+		t.Errorf("resume past a trim: got %s (snapshot %s), want a gap and a fresh snapshot of event 4", show(m), m.Snapshot)
+	}
+
+	send(t, c3, `{"op":"subscribe","id":"t","resume_from":"99-1-0","filter":{"symbols":["AAPL"]}}`)
+	if m := read(t, c3); m.Op != "error" || m.Code != edge.CodeBadRequest {
+		t.Errorf("resume from another feed's id: got %s, want bad_request", show(m))
 	}
 }

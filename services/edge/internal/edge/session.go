@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,6 +161,12 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 	if err != nil {
 		return errorReply(req.ID, CodeBadFilter, "%v", err)
 	}
+	var resumeFrom map[int]string
+	if len(req.ResumeFrom) > 0 {
+		if resumeFrom, err = parseResume(req.ResumeFrom, s.srv.hub.Shards()); err != nil {
+			return errorReply(req.ID, CodeBadRequest, "%v", err)
+		}
+	}
 
 	// Send must know the subscription before the hub routes to it.
 	s.subs[req.ID] = sub
@@ -173,6 +180,23 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 		return errorReply(req.ID, CodeUnavailable, "could not start reading the event streams; try again")
 	}
 	r := reply{Op: "subscribed", ID: req.ID, Symbols: sub.symbols}
+	if resumeFrom != nil {
+		var complete bool
+		r.Missed, complete, err = s.missed(actx, sub, from, resumeFrom)
+		switch {
+		case err != nil:
+			r.Resume, r.Missed = "gap", nil
+			r.Message = "the event history could not be read; a fresh snapshot follows"
+		case !complete:
+			r.Resume, r.Missed = "gap", nil
+			r.Message = "the feed no longer holds every event after resume_from; a fresh snapshot follows"
+		default:
+			r.Resume = "complete"
+		}
+		if r.Resume == "gap" && req.Snapshot == 0 {
+			req.Snapshot = defaultResumeSnapshot
+		}
+	}
 	if req.Snapshot > 0 {
 		// The reply goes out before any live event of the subscription, and
 		// the history ends exactly where live delivery starts.
@@ -182,6 +206,58 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 		}
 	}
 	return r
+}
+
+// defaultResumeSnapshot is the size of the fresh snapshot sent when a
+// resume cannot be complete and the client asked for none.
+const defaultResumeSnapshot = 100
+
+// missed returns the events the subscription wants that were written after
+// the client's last ids and before live delivery began, oldest first, and
+// whether that history is complete. A shard the client named resumes after
+// its id; any other shard after the oldest time among the ids, which may
+// repeat events of that millisecond (their ids tell) but leaves no gap.
+func (s *session) missed(ctx context.Context, sub *subscription, from, resumeFrom map[int]string) ([]json.RawMessage, bool, error) {
+	oldest := ""
+	for _, id := range resumeFrom {
+		if oldest == "" || hub.CompareIDs(id, oldest) < 0 {
+			oldest = id
+		}
+	}
+	ms, _ := hub.SplitID(oldest)
+	before := "0-0"
+	if ms > 0 {
+		before = strconv.FormatUint(ms-1, 10) + "-18446744073709551615"
+	}
+
+	var found []*hub.Event
+	for shard, through := range from {
+		after, ok := resumeFrom[shard]
+		if !ok {
+			after = before
+		}
+		if hub.CompareIDs(after, through) >= 0 {
+			continue // the client saw everything up to where live delivery starts
+		}
+		evs, complete, err := s.srv.hub.Range(ctx, shard, after, through, maxResume)
+		if err != nil {
+			return nil, false, err
+		}
+		if !complete || len(evs) == maxResume {
+			return nil, false, nil
+		}
+		for _, ev := range evs {
+			if sub.wants(ev) {
+				found = append(found, ev)
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b *hub.Event) int { return hub.CompareIDs(a.Entry, b.Entry) })
+	out := make([]json.RawMessage, len(found))
+	for i, ev := range found {
+		out[i] = ev.Msg
+	}
+	return out, true, nil
 }
 
 // snapshot returns up to n of the latest events the subscription wants,
@@ -201,7 +277,7 @@ func (s *session) snapshot(ctx context.Context, sub *subscription, from map[int]
 			}
 		}
 	}
-	slices.SortFunc(found, func(a, b *hub.Event) int { return compareEntryIDs(a.Entry, b.Entry) })
+	slices.SortFunc(found, func(a, b *hub.Event) int { return hub.CompareIDs(a.Entry, b.Entry) })
 	if len(found) > n {
 		found = found[len(found)-n:]
 	}

@@ -1,9 +1,11 @@
 package hub
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Event is one event read from a shard stream, decoded once for every
@@ -75,4 +77,24 @@ func decode(shard int, entryID, underlying, stored string) (*Event, error) {
 		Msg: msg, Underlying: underlying, Kind: a.Kind, Side: a.Side, Sentiment: a.Sentiment,
 		Right: a.Right, Premium: a.Premium, Score: a.Score, DTE: a.DTE, Flags: a.Flags,
 	}, nil
+}
+
+// CompareIDs orders Redis stream entry ids "<ms>-<seq>". Entries of
+// different shards come from one Redis clock, so across shards the order is
+// the order in which they were written, to the millisecond.
+func CompareIDs(a, b string) int {
+	am, as := SplitID(a)
+	bm, bs := SplitID(b)
+	if am != bm {
+		return cmp.Compare(am, bm)
+	}
+	return cmp.Compare(as, bs)
+}
+
+// SplitID parses an entry id "<ms>-<seq>"; malformed parts read as 0.
+func SplitID(id string) (ms, seq uint64) {
+	m, s, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(m, 10, 64)
+	seq, _ = strconv.ParseUint(s, 10, 64)
+	return ms, seq
 }

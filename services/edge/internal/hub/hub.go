@@ -125,6 +125,9 @@ func (h *Hub) Remove(s Subscriber, underlyings []string) {
 	}
 }
 
+// Shards returns the number of shard streams.
+func (h *Hub) Shards() int { return h.shards }
+
 // Close stops the readers and waits for them.
 func (h *Hub) Close() {
 	h.stop()

@@ -131,3 +131,28 @@ func (h *Hub) sleep(d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// Range returns the events of a shard stream after the entry id after
+// (exclusive) up to through (inclusive), oldest first, at most limit of
+// them, and whether the stream still held everything after the id: false
+// when it has been trimmed past it.
+func (h *Hub) Range(ctx context.Context, shard int, after, through string, limit int) ([]*Event, bool, error) {
+	key := stream.Key(shard)
+	oldest, err := h.rdb.XRangeN(ctx, key, "-", "+", 1).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("hub: history of shard %d: %w", shard, err)
+	}
+	complete := len(oldest) == 0 || CompareIDs(oldest[0].ID, after) <= 0 || after == "0-0"
+	msgs, err := h.rdb.XRangeN(ctx, key, "("+after, through, int64(limit)).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("hub: history of shard %d: %w", shard, err)
+	}
+	out := make([]*Event, 0, len(msgs))
+	for _, m := range msgs {
+		if ev, err := h.decodeEntry(shard, m); err == nil {
+			ev.Entry = m.ID
+			out = append(out, ev)
+		}
+	}
+	return out, complete, nil
+}
