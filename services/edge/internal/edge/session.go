@@ -252,12 +252,7 @@ func (s *session) missed(ctx context.Context, sub *subscription, from, resumeFro
 			}
 		}
 	}
-	slices.SortFunc(found, func(a, b *hub.Event) int { return hub.CompareIDs(a.Entry, b.Entry) })
-	out := make([]json.RawMessage, len(found))
-	for i, ev := range found {
-		out[i] = ev.Msg
-	}
-	return out, true, nil
+	return inWriteOrder(found), true, nil
 }
 
 // snapshot returns up to n of the latest events the subscription wants,
@@ -277,15 +272,19 @@ func (s *session) snapshot(ctx context.Context, sub *subscription, from map[int]
 			}
 		}
 	}
-	slices.SortFunc(found, func(a, b *hub.Event) int { return hub.CompareIDs(a.Entry, b.Entry) })
-	if len(found) > n {
-		found = found[len(found)-n:]
-	}
-	out := make([]json.RawMessage, len(found))
-	for i, ev := range found {
+	out := inWriteOrder(found)
+	return out[max(0, len(out)-n):], nil
+}
+
+// inWriteOrder sorts events read from several shards by their entry ids and
+// returns their messages.
+func inWriteOrder(evs []*hub.Event) []json.RawMessage {
+	slices.SortFunc(evs, func(a, b *hub.Event) int { return hub.CompareIDs(a.Entry, b.Entry) })
+	out := make([]json.RawMessage, len(evs))
+	for i, ev := range evs {
 		out[i] = ev.Msg
 	}
-	return out, nil
+	return out
 }
 
 // publish makes the current subscriptions the ones Send tests against.
