@@ -406,3 +406,22 @@ func TestResume(t *testing.T) {
 		t.Errorf("resume from another feed's id: got %s, want bad_request", show(m))
 	}
 }
+
+func TestSubscriptionsGauge(t *testing.T) {
+	e := newEdge(t, edge.Limits{})
+	c := e.dial(t)
+	subscribe(t, c, "a", "AAPL")
+	subscribe(t, c, "b", "MSFT")
+	if got := testutil.ToFloat64(e.m.Subscriptions); got != 2 {
+		t.Errorf("subscriptions = %v, want 2", got)
+	}
+	send(t, c, `{"op":"unsubscribe","id":"a"}`)
+	read(t, c)
+	if got := testutil.ToFloat64(e.m.Subscriptions); got != 1 {
+		t.Errorf("subscriptions after unsubscribe = %v, want 1", got)
+	}
+	c.Conn().CloseNow()
+	eventually(t, "the gauge to drop with the connection", func() bool {
+		return testutil.ToFloat64(e.m.Subscriptions) == 0
+	})
+}

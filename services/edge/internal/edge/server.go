@@ -153,6 +153,9 @@ type Metrics struct {
 	Frames         prometheus.Counter
 	SlowClosed     prometheus.Counter
 	DeadClosed     prometheus.Counter
+	Subscriptions  prometheus.Gauge
+	Bytes          prometheus.Counter
+	QueueDepth     prometheus.Histogram // events waiting for a client when its writer wakes
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -183,6 +186,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "liveflow_edge_dead_peer_closes_total", Help: "Connections closed for not answering pings.",
 		}),
 	}
+	m.Subscriptions = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "liveflow_edge_subscriptions", Help: "Subscriptions held by open connections.",
+	})
+	m.Bytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "liveflow_edge_event_bytes_total", Help: "Bytes of events frames written to clients.",
+	})
+	m.QueueDepth = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "liveflow_edge_queue_depth", Help: "Events waiting for a client when its writer wakes.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 14),
+	})
+	reg.MustRegister(m.Subscriptions, m.Bytes, m.QueueDepth)
 	reg.MustRegister(m.Connections, m.Rejected, m.Requests, m.ProtocolErrors, m.Events, m.Frames,
 		m.SlowClosed, m.DeadClosed)
 	return m

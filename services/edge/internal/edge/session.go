@@ -83,6 +83,8 @@ func (s *session) run(ctx context.Context) {
 		for _, sub := range s.subs {
 			s.srv.hub.Remove(s, sub.symbols)
 		}
+		clear(s.subs)
+		s.publish()
 	}()
 
 	wg.Add(2)
@@ -287,8 +289,13 @@ func inWriteOrder(evs []*hub.Event) []json.RawMessage {
 	return out
 }
 
-// publish makes the current subscriptions the ones Send tests against.
+// publish makes the current subscriptions the ones Send tests against and
+// updates the subscriptions gauge.
 func (s *session) publish() {
+	if old := s.active.Load(); old != nil {
+		s.srv.metrics.Subscriptions.Sub(float64(len(*old)))
+	}
+	s.srv.metrics.Subscriptions.Add(float64(len(s.subs)))
 	list := make([]*subscription, 0, len(s.subs))
 	for _, sub := range s.subs {
 		list = append(list, sub)
@@ -309,6 +316,7 @@ func (s *session) write(ctx context.Context) {
 			return // the heartbeat cuts the client off
 		case <-s.kick:
 		}
+		s.srv.metrics.QueueDepth.Observe(float64(len(s.out)))
 		for len(s.out) > 0 {
 			var n int
 			buf, n = s.frame(buf[:0])
@@ -317,6 +325,7 @@ func (s *session) write(ctx context.Context) {
 			}
 			s.srv.metrics.Events.Add(float64(n))
 			s.srv.metrics.Frames.Inc()
+			s.srv.metrics.Bytes.Add(float64(len(buf)))
 		}
 	}
 }

@@ -23,6 +23,8 @@ type Event struct {
 	Score      int32
 	DTE        int32
 	Flags      []string
+	TS         int64 // exchange time, Unix nanoseconds
+	IngestTS   int64 // when ingest read the tick, Unix nanoseconds
 }
 
 // HasFlag reports whether the event carries flag.
@@ -45,6 +47,8 @@ type attributes struct {
 	Score     int32    `json:"score"`
 	DTE       int32    `json:"dte"`
 	Flags     []string `json:"flags"`
+	TS        int64    `json:"ts"`
+	IngestTS  int64    `json:"ingest_ts"`
 }
 
 // decode builds an Event from a stored entry: the underlying, the event
@@ -76,6 +80,7 @@ func decode(shard int, entryID, underlying, stored string) (*Event, error) {
 	return &Event{
 		Msg: msg, Underlying: underlying, Kind: a.Kind, Side: a.Side, Sentiment: a.Sentiment,
 		Right: a.Right, Premium: a.Premium, Score: a.Score, DTE: a.DTE, Flags: a.Flags,
+		TS: a.TS, IngestTS: a.IngestTS,
 	}, nil
 }
 

@@ -9,6 +9,8 @@ type Metrics struct {
 	Deliveries  prometheus.Counter
 	BadEntries  prometheus.Counter
 	RedisErrors prometheus.Counter
+	Lag         prometheus.Histogram // now minus the event's exchange time, at routing
+	Pipeline    prometheus.Histogram // now minus the tick's ingest time, at routing
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -30,6 +32,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "liveflow_edge_redis_errors_total", Help: "Failed reads of the shard streams.",
 		}),
 	}
-	reg.MustRegister(m.Readers, m.Entries, m.Deliveries, m.BadEntries, m.RedisErrors)
+	m.Lag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "liveflow_edge_event_lag_seconds", Help: "Now minus the exchange time of events as the edge routes them.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
+	m.Pipeline = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "liveflow_edge_pipeline_seconds",
+		Help:    "Now minus the time ingest read the tick, as the edge routes its event.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
+	reg.MustRegister(m.Readers, m.Entries, m.Deliveries, m.BadEntries, m.RedisErrors, m.Lag, m.Pipeline)
 	return m
 }

@@ -91,6 +91,13 @@ func (h *Hub) route(r *reader, shard int, m redis.XMessage, touched map[Subscrib
 		return
 	}
 	h.metrics.Entries.Inc()
+	now := time.Now().UnixNano()
+	if ev.TS > 0 {
+		h.metrics.Lag.Observe(float64(now-ev.TS) / 1e9)
+	}
+	if ev.IngestTS > 0 {
+		h.metrics.Pipeline.Observe(float64(now-ev.IngestTS) / 1e9)
+	}
 	h.metrics.Deliveries.Add(float64(h.dispatch(r, m.ID, ev, touched)))
 }
 
