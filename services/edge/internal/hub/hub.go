@@ -3,7 +3,8 @@
 //
 // One reader goroutine per shard stream reads with XREAD BLOCK, so a node
 // holds one Redis connection per shard its subscribers need, never one per
-// subscriber. A reader starts when the first subscriber needs its shard.
+// subscriber. A reader starts when the first subscriber needs its shard and
+// stops, within one blocking read, once none does.
 // Each entry is routed by its underlying to the subscribers of that
 // underlying, once per subscriber however many of its subscriptions match.
 package hub
@@ -43,10 +44,11 @@ type Hub struct {
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 
-	// mu guards subs and readers.
-	mu      sync.RWMutex
-	subs    map[string]map[Subscriber]int // underlying -> subscriber -> subscriptions naming it
-	readers map[int]*reader               // shards with a reader, started or starting
+	// mu guards subs, perShard and readers.
+	mu       sync.RWMutex
+	subs     map[string]map[Subscriber]int // underlying -> subscriber -> subscriptions naming it
+	readers  map[int]*reader               // shards with a reader, started or starting
+	perShard map[int]int                   // subscriptions per shard, to stop idle readers
 }
 
 // reader is the state of one shard's reader goroutine.
@@ -61,7 +63,7 @@ func New(rdb redis.UniversalClient, shards int, log Logger, m *Metrics) *Hub {
 	ctx, stop := context.WithCancel(context.Background())
 	return &Hub{
 		rdb: rdb, shards: shards, log: log, metrics: m, ctx: ctx, stop: stop,
-		subs: make(map[string]map[Subscriber]int), readers: make(map[int]*reader),
+		subs: make(map[string]map[Subscriber]int), readers: make(map[int]*reader), perShard: make(map[int]int),
 	}
 }
 
@@ -85,6 +87,7 @@ func (h *Hub) Add(ctx context.Context, s Subscriber, underlyings []string) (map[
 		}
 		m[s]++
 		shard := stream.Shard(u, h.shards)
+		h.perShard[shard]++
 		r := h.readerLocked(shard)
 		if r.pos != "" {
 			from[shard] = r.pos
@@ -113,9 +116,10 @@ func (h *Hub) Remove(s Subscriber, underlyings []string) {
 	defer h.mu.Unlock()
 	for _, u := range underlyings {
 		m := h.subs[u]
-		if m == nil {
+		if m == nil || m[s] == 0 {
 			continue // never added: nothing to take back
 		}
+		h.perShard[stream.Shard(u, h.shards)]--
 		if m[s]--; m[s] <= 0 {
 			delete(m, s)
 		}

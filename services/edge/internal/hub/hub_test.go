@@ -412,3 +412,23 @@ func (l *recLog) count(prefix string) int {
 	}
 	return c
 }
+
+// TestIdleReadersStop checks that a shard's reader stops once no
+// subscription needs it, and that a later subscriber gets a new one.
+func TestIdleReadersStop(t *testing.T) {
+	e := newHub(t)
+	r := &recorder{}
+	e.add(t, r, "AAPL")
+	e.hub.Remove(r, []string{"AAPL"})
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(e.m.Readers) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader of an unwatched shard did not stop")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	e.add(t, r, "AAPL")
+	e.xadd(t, "AAPL", `{"n":"after"}`)
+	r.waitFor(t, "after")
+}

@@ -30,6 +30,9 @@ func (h *Hub) read(shard int, r *reader) {
 	backoff := 50 * time.Millisecond
 	touched := make(map[Subscriber]struct{})
 	for h.ctx.Err() == nil {
+		if h.idle(shard, r) {
+			return
+		}
 		res, err := h.rdb.XRead(h.ctx, &redis.XReadArgs{
 			Streams: []string{key, last}, Count: 1000, Block: blockFor,
 		}).Result()
@@ -60,6 +63,22 @@ func (h *Hub) read(shard int, r *reader) {
 			delete(touched, s)
 		}
 	}
+}
+
+// idle stops a reader no subscription needs: it leaves the readers map under
+// the lock that Add takes, so a later Add starts a new reader rather than
+// relying on one that is going away.
+func (h *Hub) idle(shard int, r *reader) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perShard[shard] > 0 {
+		return false
+	}
+	delete(h.perShard, shard)
+	if h.readers[shard] == r {
+		delete(h.readers, shard)
+	}
+	return true
 }
 
 // tail returns the id of the newest entry of a stream, or "0-0" for a stream
