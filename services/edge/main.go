@@ -29,6 +29,7 @@ type config struct {
 	queueLen   int
 	pingEvery  time.Duration
 	drainGrace time.Duration
+	drainOver  time.Duration
 	svc.Common
 }
 
@@ -42,7 +43,8 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&c.maxSubs, "max-subscriptions", 64, "subscriptions one connection may hold")
 	fs.IntVar(&c.queueLen, "client-queue", 4096, "events buffered per client before it is cut off as slow")
 	fs.DurationVar(&c.pingEvery, "ping-interval", 20*time.Second, "how often clients are pinged; one that misses a ping is closed")
-	fs.DurationVar(&c.drainGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for clients to close")
+	fs.DurationVar(&c.drainOver, "drain-period", 5*time.Second, "on shutdown, clients are told to reconnect elsewhere spread over this time")
+	fs.DurationVar(&c.drainGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for clients to close, drain period included")
 	c.Common.Register(fs, "HTTP address")
 	if err := svc.Parse(fs, args); err != nil {
 		return c, err
@@ -62,6 +64,8 @@ func (c config) validate() error {
 		return fmt.Errorf("-max-subscriptions %d: want at least 1", c.maxSubs)
 	case c.queueLen < 1:
 		return fmt.Errorf("-client-queue %d: want at least 1", c.queueLen)
+	case c.drainOver < 0 || c.drainOver > c.drainGrace:
+		return fmt.Errorf("-drain-period %s: want 0 up to -shutdown-grace %s", c.drainOver, c.drainGrace)
 	case c.pingEvery < time.Second:
 		return fmt.Errorf("-ping-interval %s: want at least 1s", c.pingEvery)
 	}
@@ -119,10 +123,10 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	case err := <-served:
 		return err
 	}
-	log.Info("edge draining", zap.Duration("grace", cfg.drainGrace))
+	log.Info("edge draining", zap.Duration("over", cfg.drainOver), zap.Duration("grace", cfg.drainGrace))
 	dctx, cancel := context.WithTimeout(context.Background(), cfg.drainGrace)
 	defer cancel()
-	srv.Shutdown(dctx)
+	srv.Shutdown(dctx, cfg.drainOver)
 	stopHTTP()
 	return <-served
 }

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestParse(t *testing.T) {
 	defaults := config{
 		httpAddr: ":8080", redisAddr: "127.0.0.1:6379", shards: stream.DefaultShards,
-		maxSubs: 64, queueLen: 4096, pingEvery: 20 * time.Second, drainGrace: 10 * time.Second,
+		maxSubs: 64, queueLen: 4096, pingEvery: 20 * time.Second, drainGrace: 10 * time.Second, drainOver: 5 * time.Second,
 		Common: svc.Common{LogLevel: "info", LogFormat: "json"},
 	}
 	tests := []struct {
@@ -39,10 +39,10 @@ func TestParse(t *testing.T) {
 	}{
 		{name: "defaults", want: func(*config) {}},
 		{name: "flags", args: []string{"-shards", "1024", "-client-queue", "1", "-ping-interval", "1s",
-			"-max-subscriptions", "1", "-allowed-origins", "*.example.com", "-shutdown-grace", "0s"},
+			"-max-subscriptions", "1", "-allowed-origins", "*.example.com", "-shutdown-grace", "0s", "-drain-period", "0s"},
 			want: func(c *config) {
 				c.shards, c.queueLen, c.pingEvery, c.maxSubs = 1024, 1, time.Second, 1
-				c.origins, c.drainGrace = "*.example.com", 0
+				c.origins, c.drainGrace, c.drainOver = "*.example.com", 0, 0
 			}},
 		{name: "environment",
 			env: map[string]string{"LIVEFLOW_SHARDS": "8", "LIVEFLOW_REDIS_ADDR": "redis:6379",
@@ -155,8 +155,8 @@ func TestRunServesUntilCanceled(t *testing.T) {
 	}
 
 	stop()
-	if _, _, err := c.Conn().Read(wctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
-		t.Errorf("client closed by %v, want %v", err, websocket.StatusGoingAway)
+	if _, _, err := c.Conn().Read(wctx); websocket.CloseStatus(err) != websocket.StatusServiceRestart {
+		t.Errorf("client closed by %v, want %v", err, websocket.StatusServiceRestart)
 	}
 	for {
 		select {

@@ -55,7 +55,7 @@ func newEdge(t testing.TB, limits edge.Limits, origins ...string) *env {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		e.srv.Shutdown(ctx)
+		e.srv.Shutdown(ctx, 0)
 	})
 	e.url = "ws" + strings.TrimPrefix(e.ts.URL, "http") + "/ws"
 	return e

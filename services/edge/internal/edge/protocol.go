@@ -45,7 +45,9 @@ const (
 const (
 	CloseSlowConsumer = websocket.StatusCode(4001) // the client did not read fast enough
 	CloseNotText      = websocket.StatusCode(4002) // a binary frame arrived
-	CloseShutdown     = websocket.StatusGoingAway  // the node is shutting down
+	// CloseShutdown means the node is restarting or draining: reconnect,
+	// after a short random delay, and resume (RFC 6455's Service Restart).
+	CloseShutdown = websocket.StatusServiceRestart
 )
 
 type request struct {

@@ -91,7 +91,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		conn.Close(CloseShutdown, "node is shutting down")
+		conn.Close(CloseShutdown, "node restarting; reconnect and resume")
 		return
 	}
 	s.sessions[sess] = struct{}{}
@@ -110,23 +110,31 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	conn.CloseNow()
 }
 
-// Shutdown tells every client the node is going away, closes the
-// connections and waits for their sessions to end, or for ctx; then it
-// drops whatever connections are left.
+// Shutdown stops accepting clients and closes the open ones with
+// CloseShutdown, a reconnect hint, spread evenly over spread so that they do
+// not all reconnect elsewhere at once. It waits for their sessions to end,
+// or for ctx; then it drops whatever connections are left.
 //
 // The sessions' context ends only after the close handshakes: a WebSocket
 // read whose context ends drops the connection at once, and clients would
 // see an abnormal closure instead of CloseShutdown.
-func (s *Server) Shutdown(ctx context.Context) {
+func (s *Server) Shutdown(ctx context.Context, spread time.Duration) {
 	defer s.shutdown()
 	s.mu.Lock()
 	s.closing = true
 	var closing sync.WaitGroup
+	n, i := len(s.sessions), 0
 	for sess := range s.sessions {
+		delay := spread * time.Duration(i) / time.Duration(max(1, n))
+		i++
 		closing.Add(1)
 		go func() {
 			defer closing.Done()
-			sess.conn.Close(CloseShutdown, "node is shutting down")
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+			}
+			sess.conn.Close(CloseShutdown, "node restarting; reconnect and resume")
 		}()
 	}
 	s.mu.Unlock()

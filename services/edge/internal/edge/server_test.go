@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestShutdownClosesClientsAsGoingAway(t *testing.T) {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		e.srv.Shutdown(ctx)
+		e.srv.Shutdown(ctx, 0)
 	}()
 	for name, c := range map[string]*wsclient.Client{"idle": idle, "subscribed": subscribed} {
 		if got := closeStatus(t, c); got != edge.CloseShutdown {
@@ -116,5 +117,34 @@ func TestOriginCheck(t *testing.T) {
 				return testutil.ToFloat64(e.m.Rejected) == 1
 			})
 		})
+	}
+}
+
+// TestShutdownSpreadsCloses checks that a drain tells clients to reconnect
+// one after another over the drain period, not all at once.
+func TestShutdownSpreadsCloses(t *testing.T) {
+	e := newEdge(t, edge.Limits{})
+	var clients []*wsclient.Client
+	for range 4 {
+		clients = append(clients, e.dial(t))
+	}
+	eventually(t, "four connections", func() bool { return testutil.ToFloat64(e.m.Connections) == 4 })
+
+	start := time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		e.srv.Shutdown(ctx, 600*time.Millisecond)
+	}()
+	var closedAt []time.Duration
+	for _, c := range clients {
+		if got := closeStatus(t, c); got != edge.CloseShutdown {
+			t.Errorf("closed with %v, want %v", got, edge.CloseShutdown)
+		}
+		closedAt = append(closedAt, time.Since(start))
+	}
+	// Four closes over 600 ms: the last one no sooner than 450 ms in.
+	if last := slices.Max(closedAt); last < 400*time.Millisecond {
+		t.Errorf("last client closed %s after the drain began; closes were not spread", last)
 	}
 }
