@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/liveflow/liveflow/pkg/localredis/redistest"
+	"github.com/liveflow/liveflow/pkg/testkit"
 	"github.com/liveflow/liveflow/pkg/wsclient"
 	"github.com/liveflow/liveflow/services/edge/internal/edge"
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
@@ -149,13 +150,7 @@ func closeStatus(t testing.TB, c *wsclient.Client) websocket.StatusCode {
 // eventually polls cond until it holds, failing the test after timeout.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, timeout, what, cond)
 }
 
 // show renders a message as the JSON it came as, for failure messages.

@@ -17,6 +17,7 @@ import (
 	"github.com/liveflow/liveflow/pkg/localredis"
 	"github.com/liveflow/liveflow/pkg/localredis/redistest"
 	"github.com/liveflow/liveflow/pkg/stream"
+	"github.com/liveflow/liveflow/pkg/testkit"
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
 	"github.com/liveflow/liveflow/services/edge/internal/hub/hubtest"
 )
@@ -163,7 +164,7 @@ func TestSkipsMalformedEntries(t *testing.T) {
 			}
 		})
 	}
-	if got := e.log.count("skipping malformed stream entry"); got != len(tests) {
+	if got := e.log.Count("warn", "skipping malformed stream entry"); got != len(tests) {
 		t.Errorf("logged %d malformed entries, want %d", got, len(tests))
 	}
 }
@@ -228,7 +229,7 @@ func TestAddGivesUpWhenRedisIsDown(t *testing.T) {
 	})
 	t.Cleanup(func() { rdb.Close() })
 	m := hub.NewMetrics(prometheus.NewRegistry())
-	log := &recLog{}
+	log := &testkit.Logs{}
 	h := hub.New(rdb, shards, log, m)
 	t.Cleanup(h.Close)
 
@@ -238,7 +239,7 @@ func TestAddGivesUpWhenRedisIsDown(t *testing.T) {
 		t.Fatalf("Add with Redis down = %v, want %v", err, context.DeadlineExceeded)
 	}
 	eventually(t, "the failed lookup is counted and logged", func() bool {
-		return testutil.ToFloat64(m.RedisErrors) >= 1 && log.count("cannot find the end") >= 1
+		return testutil.ToFloat64(m.RedisErrors) >= 1 && log.Count("warn", "cannot find the end") >= 1
 	})
 }
 
@@ -252,7 +253,7 @@ func TestReaderSurvivesRedisRestart(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialerRetries: 1})
 	t.Cleanup(func() { rdb.Close() })
 	m := hub.NewMetrics(prometheus.NewRegistry())
-	h := hub.New(rdb, shards, &recLog{}, m)
+	h := hub.New(rdb, shards, &testkit.Logs{}, m)
 	t.Cleanup(func() { hubtest.Close(t, h, rdb) })
 	e := &hubEnv{rdb: rdb, hub: h, m: m}
 
@@ -279,13 +280,13 @@ type hubEnv struct {
 	rdb *redis.Client
 	hub *hub.Hub
 	m   *hub.Metrics
-	log *recLog
+	log *testkit.Logs
 }
 
 func newHub(t testing.TB) *hubEnv {
 	t.Helper()
 	rdb, _ := redistest.Client(t)
-	e := &hubEnv{rdb: rdb, m: hub.NewMetrics(prometheus.NewRegistry()), log: &recLog{}}
+	e := &hubEnv{rdb: rdb, m: hub.NewMetrics(prometheus.NewRegistry()), log: &testkit.Logs{}}
 	e.hub = hub.New(rdb, shards, e.log, e.m)
 	t.Cleanup(func() { hubtest.Close(t, e.hub, rdb) })
 	return e
@@ -376,41 +377,7 @@ func (r *recorder) waitLen(t testing.TB, n int) []string {
 // eventually polls cond until it holds, failing the test after 5 s.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// recLog is a Logger that keeps its messages.
-type recLog struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (l *recLog) Warnw(msg string, kv ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.msgs = append(l.msgs, fmt.Sprint(append([]any{msg}, kv...)...))
-}
-
-func (l *recLog) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.msgs...)
-}
-
-func (l *recLog) count(prefix string) int {
-	c := 0
-	for _, m := range l.all() {
-		if strings.HasPrefix(m, prefix) {
-			c++
-		}
-	}
-	return c
+	testkit.Eventually(t, 5*time.Second, what, cond)
 }
 
 // TestIdleReadersStop checks that a shard's reader stops once no

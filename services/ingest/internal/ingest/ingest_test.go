@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
+	"github.com/liveflow/liveflow/pkg/testkit"
 	"github.com/liveflow/liveflow/pkg/tick"
 	"github.com/liveflow/liveflow/services/ingest/internal/feed"
 )
@@ -33,7 +32,7 @@ func TestPipelineProducesKeyedTicks(t *testing.T) {
 	brokers := newCluster(t, 4)
 	cl := newClient(t, brokers, kgo.ProducerLinger(0))
 	m := NewMetrics(prometheus.NewRegistry())
-	log := &logRecorder{}
+	log := &testkit.Logs{}
 	pipe, err := NewPipeline(context.Background(), cl, topic, m, log)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +104,7 @@ func TestPipelineProducesKeyedTicks(t *testing.T) {
 	if n := testutil.ToFloat64(m.Rejected.WithLabelValues("invalid")); n != float64(invalid) {
 		t.Errorf("rejected{reason=invalid} = %v, want %d", n, invalid)
 	}
-	if n := log.count("warn", "input rejected"); n != invalid {
+	if n := log.Count("warn", "input rejected"); n != invalid {
 		t.Errorf("logged %d rejections, want %d", n, invalid)
 	}
 	for typ, n := range wantTypes {
@@ -178,7 +177,7 @@ func TestPipelineFailsTicksWhenLifeEnds(t *testing.T) {
 	brokers := newCluster(t, 1)
 	cl := newClient(t, brokers)
 	m := NewMetrics(prometheus.NewRegistry())
-	log := &logRecorder{}
+	log := &testkit.Logs{}
 	life, endLife := context.WithCancel(context.Background())
 	pipe, err := NewPipeline(life, cl, "missing", m, log)
 	if err != nil {
@@ -192,11 +191,11 @@ func TestPipelineFailsTicksWhenLifeEnds(t *testing.T) {
 	waitFor(t, "the tick counted as not produced", func() bool {
 		return testutil.ToFloat64(m.ProduceErrors) == 1
 	})
-	if n := log.count("warn", "tick not produced"); n != 1 {
+	if n := log.Count("warn", "tick not produced"); n != 1 {
 		t.Errorf("logged %d produce failures, want 1", n)
 	}
-	if !log.contains(context.Canceled.Error()) {
-		t.Errorf("the failure does not name the ended context: %v", log.all())
+	if !log.Contains(context.Canceled.Error()) {
+		t.Errorf("the failure does not name the ended context: %v", log.All())
 	}
 	if n := testutil.ToFloat64(m.Produced); n != 0 {
 		t.Errorf("produced = %v, want 0", n)
@@ -217,7 +216,7 @@ func TestRunFeedRestartsAFailingSource(t *testing.T) {
 			t.Parallel()
 			src := &fakeSource{failures: c.failures}
 			m := NewMetrics(prometheus.NewRegistry())
-			log := &logRecorder{}
+			log := &testkit.Logs{}
 			run := runFeed(t, context.Background(), src, m, log, 5, time.Minute)
 			if err := run.wait(t); err != nil {
 				t.Fatalf("RunFeed = %v, want nil once the feed finishes", err)
@@ -228,10 +227,10 @@ func TestRunFeedRestartsAFailingSource(t *testing.T) {
 			if n := testutil.ToFloat64(m.FeedRestarts); n != float64(c.failures) {
 				t.Errorf("restarts = %v, want %d", n, c.failures)
 			}
-			if n := log.count("warn", "feed failed; restarting"); n != c.failures {
+			if n := log.Count("warn", "feed failed; restarting"); n != c.failures {
 				t.Errorf("logged %d restarts, want %d", n, c.failures)
 			}
-			if n := log.count("info", "feed finished"); n != 1 {
+			if n := log.Count("info", "feed finished"); n != 1 {
 				t.Errorf("logged %d feed ends, want 1", n)
 			}
 			if n := testutil.ToFloat64(m.BreakerState); n != 0 {
@@ -246,7 +245,7 @@ func TestRunFeedOpensTheBreaker(t *testing.T) {
 	t.Parallel()
 	src := &fakeSource{failures: -1}
 	m := NewMetrics(prometheus.NewRegistry())
-	log := &logRecorder{}
+	log := &testkit.Logs{}
 	// The first retry after the trip comes 100 to 200 ms later, well inside
 	// the cool-down, so at least one attempt meets the open breaker and must
 	// not run the source or count as a restart.
@@ -261,7 +260,7 @@ func TestRunFeedOpensTheBreaker(t *testing.T) {
 	// After the cool-down one probe goes through; it fails and the breaker
 	// opens again, so a dead upstream keeps being tried, but gently.
 	waitFor(t, "a failed probe to open the breaker again", func() bool {
-		return log.contains("from half-open to open")
+		return log.Contains("from half-open to open")
 	})
 	run.cancel()
 	if err := run.wait(t); err != nil {
@@ -273,8 +272,8 @@ func TestRunFeedOpensTheBreaker(t *testing.T) {
 	if restarts > calls || restarts < calls-1 {
 		t.Errorf("%v restarts for %v failed runs: only runs of the source count", restarts, calls)
 	}
-	if !log.contains("from closed to open") {
-		t.Errorf("no warning when the breaker opened: %v", log.all())
+	if !log.Contains("from closed to open") {
+		t.Errorf("no warning when the breaker opened: %v", log.All())
 	}
 }
 
@@ -285,20 +284,20 @@ func TestRunFeedStopsOnCancel(t *testing.T) {
 		name string
 		src  *fakeSource
 		// running reports when RunFeed is in the state it is cancelled in.
-		running func(src *fakeSource, log *logRecorder) bool
+		running func(src *fakeSource, log *testkit.Logs) bool
 	}{
 		{"while the source runs", &fakeSource{block: true},
-			func(src *fakeSource, _ *logRecorder) bool { return src.calls.Load() == 1 }},
+			func(src *fakeSource, _ *testkit.Logs) bool { return src.calls.Load() == 1 }},
 		{"while waiting to restart", &fakeSource{failures: -1},
-			func(_ *fakeSource, log *logRecorder) bool {
-				return log.count("warn", "feed failed; restarting") > 0
+			func(_ *fakeSource, log *testkit.Logs) bool {
+				return log.Count("warn", "feed failed; restarting") > 0
 			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ignore := goleak.IgnoreCurrent()
 			m := NewMetrics(prometheus.NewRegistry())
-			log := &logRecorder{}
+			log := &testkit.Logs{}
 			run := runFeed(t, context.Background(), c.src, m, log, 5, time.Minute)
 			waitFor(t, c.name, func() bool { return c.running(c.src, log) })
 			start := time.Now()
@@ -309,7 +308,7 @@ func TestRunFeedStopsOnCancel(t *testing.T) {
 			if took := time.Since(start); took > time.Second {
 				t.Errorf("RunFeed took %s to return after cancellation", took)
 			}
-			if log.count("info", "feed finished") != 0 {
+			if log.Count("info", "feed finished") != 0 {
 				t.Error("a cancelled feed was logged as finished")
 			}
 			goleak.VerifyNone(t, ignore)
@@ -446,56 +445,8 @@ func endOffsetSum(tb testing.TB, cl *kgo.Client) int64 {
 	return n
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds or waitLimit passes.
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", waitLimit, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// logRecorder is a Logger that keeps what it is told.
-type logRecorder struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logRecorder) Infow(msg string, kv ...any) { l.add("info", msg, kv) }
-func (l *logRecorder) Warnw(msg string, kv ...any) { l.add("warn", msg, kv) }
-
-func (l *logRecorder) add(level, msg string, kv []any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf("%s %s %v", level, msg, kv))
-}
-
-func (l *logRecorder) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
-}
-
-// count returns how many lines have level and msg.
-func (l *logRecorder) count(level, msg string) int {
-	n := 0
-	for _, s := range l.all() {
-		if strings.HasPrefix(s, level+" "+msg+" ") {
-			n++
-		}
-	}
-	return n
-}
-
-// contains reports whether any line holds sub.
-func (l *logRecorder) contains(sub string) bool {
-	for _, s := range l.all() {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
+	testkit.Eventually(tb, waitLimit, what, cond)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/liveflow/liveflow/pkg/localredis"
 	"github.com/liveflow/liveflow/pkg/localredis/redistest"
 	"github.com/liveflow/liveflow/pkg/stream"
+	"github.com/liveflow/liveflow/pkg/testkit"
 	"github.com/liveflow/liveflow/pkg/tick"
 )
 
@@ -187,7 +186,7 @@ func (h *harness) eventCount(tb testing.TB) int {
 type run struct {
 	s       *Scorer
 	metrics *Metrics
-	log     *logRecorder
+	log     *testkit.Logs
 	cancel  context.CancelFunc
 	done    chan error
 	stopped bool // stop was called; only the test goroutine touches it
@@ -197,7 +196,7 @@ type run struct {
 // registry and a fixed clock, without running it.
 func (h *harness) newScorer(tb testing.TB, group string) *run {
 	tb.Helper()
-	r := &run{metrics: NewMetrics(prometheus.NewRegistry()), log: &logRecorder{}}
+	r := &run{metrics: NewMetrics(prometheus.NewRegistry()), log: &testkit.Logs{}}
 	s, err := New(Config{Brokers: h.brokers, Topic: topic, Group: group, ClientID: "scorer-test"},
 		h.w, r.log, r.metrics)
 	if err != nil {
@@ -246,45 +245,10 @@ func (r *run) stop(tb testing.TB) time.Duration {
 	return time.Since(start)
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds or waitLimit passes.
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", waitLimit, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// logRecorder is a Logger that keeps what it is told.
-type logRecorder struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logRecorder) Warnw(msg string, kv ...any) { l.add("warn", msg, kv) }
-func (l *logRecorder) Infow(msg string, kv ...any) { l.add("info", msg, kv) }
-
-func (l *logRecorder) add(level, msg string, kv []any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf("%s %s %v", level, msg, kv))
-}
-
-// count returns how many lines start with level and msg.
-func (l *logRecorder) count(level, msg string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	prefix := level + " " + msg + " "
-	for _, s := range l.lines {
-		if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-			n++
-		}
-	}
-	return n
+	testkit.Eventually(tb, waitLimit, what, cond)
 }
 
 // Tick builders. ts counts seconds after the open so ticks stay ordered.

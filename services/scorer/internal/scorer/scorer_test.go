@@ -163,7 +163,7 @@ func TestSkipsBadRecordsAndGoesOn(t *testing.T) {
 			t.Errorf("rejected{reason=%q} = %v, want %v", reason, got, n)
 		}
 	}
-	if got := r.log.count("warn", "record skipped"); got != len(cases) {
+	if got := r.log.Count("warn", "record skipped"); got != len(cases) {
 		t.Errorf("logged %d skipped records, want %d", got, len(cases))
 	}
 }
@@ -250,7 +250,7 @@ func TestRedisOutagePausesCommits(t *testing.T) {
 	if h.caughtUp(t, "scorers") {
 		t.Error("offsets reached the end of the topic while Redis was down")
 	}
-	if r.log.count("warn", "redis write failed; retrying") == 0 {
+	if r.log.Count("warn", "redis write failed; retrying") == 0 {
 		t.Error("no warning logged for the failed writes")
 	}
 
