@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/liveflow/liveflow/loadtest/internal/frames"
 	"github.com/liveflow/liveflow/pkg/wsclient"
 )
 
@@ -113,39 +112,24 @@ func client(ctx context.Context, url, id string, watch []string, onFrame func([]
 		if err != nil {
 			return nil
 		}
-		if bytes.HasPrefix(frame, eventsPrefix) {
+		if frames.IsEvents(frame) {
 			onFrame(frame)
 		}
 	}
 }
 
-var (
-	eventsPrefix = []byte(`{"op":"events"`)
-	ingestField  = []byte(`"ingest_ts":`)
-)
-
 // stamps calls fn with the ingest_ts of every event in frame and returns how
-// many it found and how many values did not parse. Events are JSON objects
-// written by the edge, each with exactly one ingest_ts.
+// many it found and how many events lacked one.
 func stamps(frame []byte, fn func(int64)) (found, bad int) {
-	for {
-		i := bytes.Index(frame, ingestField)
-		if i < 0 {
-			return found, bad
-		}
-		frame = frame[i+len(ingestField):]
-		j := 0
-		for j < len(frame) && frame[j] >= '0' && frame[j] <= '9' {
-			j++
-		}
-		v, err := strconv.ParseInt(string(frame[:j]), 10, 64)
-		if err != nil || v == 0 {
+	frames.Scan(frame, func(e frames.Event) {
+		if e.IngestTS == 0 {
 			bad++
-			continue
+			return
 		}
 		found++
-		fn(v)
-	}
+		fn(e.IngestTS)
+	})
+	return found, bad
 }
 
 func pick(rng *rand.Rand, from []string, n int) []string {
