@@ -44,9 +44,10 @@ type Hub struct {
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 
-	// mu guards subs, perShard and readers.
+	// mu guards subs, all, perShard and readers.
 	mu       sync.RWMutex
 	subs     map[string]map[Subscriber]int // underlying -> subscriber -> subscriptions naming it
+	all      map[Subscriber]int            // subscriber -> its subscriptions to every underlying
 	readers  map[int]*reader               // shards with a reader, started or starting
 	perShard map[int]int                   // subscriptions per shard, to stop idle readers
 }
@@ -63,12 +64,16 @@ func New(rdb redis.UniversalClient, shards int, log Logger, m *Metrics) *Hub {
 	ctx, stop := context.WithCancel(context.Background())
 	return &Hub{
 		rdb: rdb, shards: shards, log: log, metrics: m, ctx: ctx, stop: stop,
-		subs: make(map[string]map[Subscriber]int), readers: make(map[int]*reader), perShard: make(map[int]int),
+		subs: make(map[string]map[Subscriber]int), all: make(map[Subscriber]int), readers: make(map[int]*reader), perShard: make(map[int]int),
 	}
 }
 
+// All, in place of a list of underlyings, subscribes to every underlying.
+const All = "*"
+
 // Add counts one more subscription of s to each underlying and starts the
-// readers of shards not read yet. Once Add returns, every event written to
+// readers of shards not read yet. The underlyings []string{All} stand for
+// every underlying, on every shard. Once Add returns, every event written to
 // those underlyings reaches s. Add waits for a new reader to find the end of
 // its stream; if ctx ends first it undoes its counts and returns ctx.Err().
 //
@@ -79,14 +84,7 @@ func (h *Hub) Add(ctx context.Context, s Subscriber, underlyings []string) (map[
 	h.mu.Lock()
 	from := map[int]string{}
 	wait := map[int]*reader{}
-	for _, u := range underlyings {
-		m := h.subs[u]
-		if m == nil {
-			m = make(map[Subscriber]int)
-			h.subs[u] = m
-		}
-		m[s]++
-		shard := stream.Shard(u, h.shards)
+	need := func(shard int) {
 		h.perShard[shard]++
 		r := h.readerLocked(shard)
 		if r.pos != "" {
@@ -94,6 +92,22 @@ func (h *Hub) Add(ctx context.Context, s Subscriber, underlyings []string) (map[
 		} else {
 			wait[shard] = r // it routes nothing before its tail is known
 		}
+	}
+	for _, u := range underlyings {
+		if u == All {
+			h.all[s]++
+			for shard := range h.shards {
+				need(shard)
+			}
+			continue
+		}
+		m := h.subs[u]
+		if m == nil {
+			m = make(map[Subscriber]int)
+			h.subs[u] = m
+		}
+		m[s]++
+		need(stream.Shard(u, h.shards))
 	}
 	h.mu.Unlock()
 
@@ -115,6 +129,18 @@ func (h *Hub) Remove(s Subscriber, underlyings []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, u := range underlyings {
+		if u == All {
+			if h.all[s] == 0 {
+				continue
+			}
+			for shard := range h.shards {
+				h.perShard[shard]--
+			}
+			if h.all[s]--; h.all[s] == 0 {
+				delete(h.all, s)
+			}
+			continue
+		}
 		m := h.subs[u]
 		if m == nil || m[s] == 0 {
 			continue // never added: nothing to take back
@@ -156,8 +182,9 @@ func (h *Hub) readerLocked(shard int) *reader {
 	return r
 }
 
-// dispatch sends ev to the subscribers of its underlying, adds them to
-// touched and returns how many there were. It records the entry as the
+// dispatch sends ev to the subscribers of its underlying and to those of
+// every underlying, once each, adds them to touched and returns how many
+// there were. It records the entry as the
 // reader's position under the same lock, which is what makes Add's
 // positions exact.
 func (h *Hub) dispatch(r *reader, id string, ev *Event, touched map[Subscriber]struct{}) int {
@@ -167,10 +194,19 @@ func (h *Hub) dispatch(r *reader, id string, ev *Event, touched map[Subscriber]s
 	if ev == nil {
 		return 0
 	}
-	m := h.subs[ev.Underlying]
-	for s := range m {
+	n := 0
+	for s := range h.subs[ev.Underlying] {
+		if h.all[s] > 0 {
+			continue // served below
+		}
 		s.Send(ev)
 		touched[s] = struct{}{}
+		n++
 	}
-	return len(m)
+	for s := range h.all {
+		s.Send(ev)
+		touched[s] = struct{}{}
+		n++
+	}
+	return n
 }
