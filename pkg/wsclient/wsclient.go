@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 
 	"github.com/coder/websocket"
 )
@@ -21,6 +22,12 @@ type Message struct {
 	Snapshot []json.RawMessage `json:"snapshot,omitempty"` // with "subscribed", when asked for
 	Resume   string            `json:"resume,omitempty"`   // "complete" or "gap", after resume_from
 	Missed   []json.RawMessage `json:"missed,omitempty"`   // events missed since resume_from
+
+	// With "lagged": the client fell behind and this many of its oldest
+	// waiting events, from id First to id Last, were dropped.
+	Dropped int    `json:"dropped,omitempty"`
+	First   string `json:"first,omitempty"`
+	Last    string `json:"last,omitempty"`
 }
 
 // Client is one connection. Read from one goroutine; Send is safe to call
@@ -31,12 +38,28 @@ type Client struct {
 
 // Dial connects to an edge's /ws URL, e.g. ws://localhost:8080/ws.
 func Dial(ctx context.Context, url string) (*Client, error) {
-	conn, _, err := websocket.Dial(ctx, url, nil)
+	return DialToken(ctx, url, "")
+}
+
+// DialToken connects with a credential, a JWT or an API key, sent as a
+// bearer token; an empty token sends none.
+func DialToken(ctx context.Context, url, token string) (*Client, error) {
+	var opts *websocket.DialOptions
+	if token != "" {
+		opts = &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}}
+	}
+	conn, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("wsclient: dial %s: %w", url, err)
 	}
+	return New(conn), nil
+}
+
+// New wraps a connection dialled elsewhere, e.g. with special socket
+// options.
+func New(conn *websocket.Conn) *Client {
 	conn.SetReadLimit(16 << 20)
-	return &Client{conn: conn}, nil
+	return &Client{conn: conn}
 }
 
 // Conn exposes the underlying connection, e.g. to send malformed frames.

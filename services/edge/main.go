@@ -26,8 +26,15 @@ type config struct {
 	shards     int
 	origins    string
 	maxSubs    int
+	maxConns   int
 	queueLen   int
+	queueBytes int
+	lagGrace   time.Duration
+	reqRate    float64
+	reqBurst   int
+	batchDelay time.Duration
 	pingEvery  time.Duration
+	auth       authFlags
 	drainGrace time.Duration
 	drainOver  time.Duration
 	svc.Common
@@ -41,7 +48,14 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the scorers")
 	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated origin host patterns allowed besides the page's own host, e.g. *.example.com")
 	fs.IntVar(&c.maxSubs, "max-subscriptions", 64, "subscriptions one connection may hold")
-	fs.IntVar(&c.queueLen, "client-queue", 4096, "events buffered per client before it is cut off as slow")
+	fs.IntVar(&c.maxConns, "max-connections-per-user", 100, "connections one authenticated user may hold")
+	fs.IntVar(&c.queueLen, "client-queue", 4096, "events waiting per client; beyond it the oldest are dropped and the client told")
+	fs.IntVar(&c.queueBytes, "client-queue-bytes", 4<<20, "bytes of events waiting per client; beyond it the oldest are dropped and the client told")
+	fs.DurationVar(&c.lagGrace, "lag-grace", 5*time.Second, "how long a client may stay behind, dropping events, before it is cut off")
+	fs.Float64Var(&c.reqRate, "max-requests-per-second", 20, "client frames per second one connection may send, sustained")
+	fs.IntVar(&c.reqBurst, "max-request-burst", 40, "client frames one connection may send in a burst")
+	fs.DurationVar(&c.batchDelay, "batch-delay", 0, "how long a client's writer waits for more events before it writes a frame")
+	c.auth.register(fs)
 	fs.DurationVar(&c.pingEvery, "ping-interval", 20*time.Second, "how often clients are pinged; one that misses a ping is closed")
 	fs.DurationVar(&c.drainOver, "drain-period", 5*time.Second, "on shutdown, clients are told to reconnect elsewhere spread over this time")
 	fs.DurationVar(&c.drainGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for clients to close, drain period included")
@@ -62,8 +76,18 @@ func (c config) validate() error {
 		return fmt.Errorf("-shards %d: want 1 to 1024", c.shards)
 	case c.maxSubs < 1:
 		return fmt.Errorf("-max-subscriptions %d: want at least 1", c.maxSubs)
-	case c.queueLen < 1:
-		return fmt.Errorf("-client-queue %d: want at least 1", c.queueLen)
+	case c.maxConns < 1:
+		return fmt.Errorf("-max-connections-per-user %d: want at least 1", c.maxConns)
+	case c.queueLen < 2:
+		return fmt.Errorf("-client-queue %d: want at least 2", c.queueLen)
+	case c.queueBytes < 64<<10:
+		return fmt.Errorf("-client-queue-bytes %d: want at least 65536, more than the largest event", c.queueBytes)
+	case c.lagGrace <= 0:
+		return fmt.Errorf("-lag-grace %s: want more than 0", c.lagGrace)
+	case !(c.reqRate > 0) || c.reqBurst < 1:
+		return fmt.Errorf("-max-requests-per-second %g and -max-request-burst %d: want more than 0", c.reqRate, c.reqBurst)
+	case c.batchDelay < 0 || c.batchDelay > time.Second:
+		return fmt.Errorf("-batch-delay %s: want 0 to 1s", c.batchDelay)
 	case c.drainOver < 0 || c.drainOver > c.drainGrace:
 		return fmt.Errorf("-drain-period %s: want 0 up to -shutdown-grace %s", c.drainOver, c.drainGrace)
 	case c.pingEvery < time.Second:
@@ -104,9 +128,20 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 			origins = append(origins, o)
 		}
 	}
-	srv := edge.NewServer(h, edge.Limits{
-		MaxSubscriptions: cfg.maxSubs, QueueLen: cfg.queueLen, PingEvery: cfg.pingEvery,
-	}, origins, edge.NewMetrics(ops.Registry))
+	authn, err := cfg.auth.authenticator()
+	if err != nil {
+		return err
+	}
+	srv := edge.NewServer(h, edge.Config{
+		Limits: edge.Limits{
+			MaxSubscriptions: cfg.maxSubs, MaxConnsPerUser: cfg.maxConns,
+			QueueLen: cfg.queueLen, QueueBytes: cfg.queueBytes, LagGrace: cfg.lagGrace,
+			RequestRate: cfg.reqRate, RequestBurst: cfg.reqBurst,
+			BatchDelay: cfg.batchDelay, PingEvery: cfg.pingEvery,
+		},
+		Origins: origins,
+		Auth:    authn,
+	}, edge.NewMetrics(ops.Registry))
 	srv.Register(ops.Mux())
 
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
@@ -116,7 +151,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		return fmt.Errorf("listen on %s: %w (set -http-addr or LIVEFLOW_HTTP_ADDR to move the edge)", cfg.httpAddr, err)
 	}
 	log.Info("edge started", zap.Stringer("addr", addr), zap.String("redis", cfg.redisAddr),
-		zap.Int("shards", cfg.shards))
+		zap.Int("shards", cfg.shards), zap.Bool("auth_required", authn.Required()))
 
 	select {
 	case <-ctx.Done():

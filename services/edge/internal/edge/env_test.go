@@ -43,12 +43,18 @@ type env struct {
 
 func newEdge(t testing.TB, limits edge.Limits, origins ...string) *env {
 	t.Helper()
+	return newEdgeWith(t, edge.Config{Limits: limits, Origins: origins})
+}
+
+// newEdgeWith is newEdge with the whole server configuration.
+func newEdgeWith(t testing.TB, cfg edge.Config) *env {
+	t.Helper()
 	rdb, _ := redistest.Client(t)
 	h := hub.New(rdb, shards, nopLog{}, hub.NewMetrics(prometheus.NewRegistry()))
 	t.Cleanup(func() { hubtest.Close(t, h, rdb) })
 
 	e := &env{rdb: rdb, m: edge.NewMetrics(prometheus.NewRegistry())}
-	e.srv = edge.NewServer(h, limits, origins, e.m)
+	e.srv = edge.NewServer(h, cfg, e.m)
 	mux := http.NewServeMux()
 	e.srv.Register(mux)
 	e.ts = httptest.NewServer(mux)

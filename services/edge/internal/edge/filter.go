@@ -37,9 +37,10 @@ var (
 // so the hub's goroutines may test events against it while the read loop
 // replaces the connection's list.
 type subscription struct {
-	id      string
-	symbols []string
-	filter  filter
+	id       string
+	symbols  []string // ["*"] for the whole feed
+	firehose bool
+	filter   filter
 }
 
 // newSubscription checks a filter and normalizes its symbols.
@@ -79,14 +80,15 @@ func newSubscription(id string, f *filter) (*subscription, error) {
 	}
 	norm := *f
 	norm.Symbols = symbols
-	return &subscription{id: id, symbols: symbols, filter: norm}, nil
+	firehose := len(symbols) == 1 && symbols[0] == "*"
+	return &subscription{id: id, symbols: symbols, firehose: firehose, filter: norm}, nil
 }
 
 // wants reports whether the subscription delivers ev. A cancel passes every
 // condition but symbols: a client that holds the print it retracts must
 // learn of it, whatever the cancel's own score or kind.
 func (s *subscription) wants(ev *hub.Event) bool {
-	if !slices.Contains(s.symbols, ev.Underlying) {
+	if !s.firehose && !slices.Contains(s.symbols, ev.Underlying) {
 		return false
 	}
 	if ev.Kind == "cancel" {

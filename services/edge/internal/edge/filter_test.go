@@ -71,8 +71,8 @@ func TestFilterRejects(t *testing.T) {
 			t.Errorf("%s: newSubscription = %v, want an error naming it", name, err)
 		}
 	}
-	if _, err := newSubscription("s", &filter{Symbols: []string{"*"}}); err == nil ||
-		!strings.Contains(err.Error(), "whole feed") {
-		t.Errorf("firehose without a grant: %v", err)
+	sub, err := newSubscription("s", &filter{Symbols: []string{"*"}})
+	if err != nil || !sub.firehose || !sub.wants(&hub.Event{Underlying: "ANY"}) {
+		t.Errorf("whole feed: %+v, %v; want a subscription to every underlying", sub, err)
 	}
 }

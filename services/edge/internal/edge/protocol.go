@@ -37,14 +37,24 @@ const (
 	CodeBadFilter   = "bad_filter"   // the filter names no symbol or an invalid one
 	CodeDuplicateID = "duplicate_id" // a subscription with this id exists on the connection
 	CodeUnknownID   = "unknown_id"   // no subscription with this id exists
-	CodeTooMany     = "too_many_subscriptions"
+	CodeForbidden   = "forbidden"   // the client's credential does not entitle it to what it asked
 	CodeUnavailable = "unavailable" // the node could not start reading the needed streams in time
 )
 
-// Close codes, in the range RFC 6455 leaves to applications.
+// Close codes. Those of 4000 and up are in the range RFC 6455 leaves to
+// applications; the close reason says more, in words.
 const (
-	CloseSlowConsumer = websocket.StatusCode(4001) // the client did not read fast enough
-	CloseNotText      = websocket.StatusCode(4002) // a binary frame arrived
+	CloseSlowConsumer         = websocket.StatusCode(4001) // the client stayed behind for too long
+	CloseNotText              = websocket.StatusCode(4002) // a binary frame arrived
+	CloseUnauthorized         = websocket.StatusCode(4003) // no valid credential, or it expired
+	CloseTooManyConnections   = websocket.StatusCode(4004) // the user holds as many connections as allowed
+	CloseTooManySubscriptions = websocket.StatusCode(4005) // one subscription more than allowed
+	CloseRateLimited          = websocket.StatusCode(4006) // requests came faster than allowed
+	// CloseTooBig is sent by the WebSocket library for a client frame over
+	// the size limit.
+	CloseTooBig = websocket.StatusMessageTooBig
+	// CloseNoPong closes a peer that did not answer a ping in time.
+	CloseNoPong = websocket.StatusPolicyViolation
 	// CloseShutdown means the node is restarting or draining: reconnect,
 	// after a short random delay, and resume (RFC 6455's Service Restart).
 	CloseShutdown = websocket.StatusServiceRestart
@@ -76,10 +86,33 @@ type reply struct {
 	Snapshot []json.RawMessage `json:"snapshot,omitempty"`
 	Resume   string            `json:"resume,omitempty"` // "complete" or "gap"
 	Missed   []json.RawMessage `json:"missed,omitempty"`
+
+	// A lagged notice: how many events were dropped, and the ids of the
+	// first and last of them.
+	Dropped int    `json:"dropped,omitempty"`
+	First   string `json:"first,omitempty"`
+	Last    string `json:"last,omitempty"`
+
+	close websocket.StatusCode // for opClose
 }
+
+// opClose is not sent: a request handler returns it to have the connection
+// closed with the reply's close code and message as the reason.
+const opClose = "close"
 
 func errorReply(id, code, format string, args ...any) reply {
 	return reply{Op: "error", ID: id, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func closeReply(code websocket.StatusCode, reason string) reply {
+	return reply{Op: opClose, close: code, Message: reason}
+}
+
+func laggedReply(s shedding) reply {
+	return reply{
+		Op: "lagged", Dropped: s.dropped, First: s.first, Last: s.last,
+		Message: "you fell behind; the oldest waiting events were dropped",
+	}
 }
 
 func (r reply) encode() []byte {
@@ -103,7 +136,10 @@ func normalizeSymbols(in []string) ([]string, error) {
 	out := make([]string, 0, len(in))
 	for _, s := range in {
 		if s == "*" {
-			return nil, fmt.Errorf("the whole feed (*) needs a token that grants it; name underlyings instead")
+			if len(in) > 1 {
+				return nil, fmt.Errorf("the whole feed (*) is a subscription of its own; do not list underlyings with it")
+			}
+			return []string{"*"}, nil
 		}
 		u, ok := root(s)
 		if !ok {

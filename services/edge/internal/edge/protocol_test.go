@@ -151,7 +151,7 @@ func TestPingPong(t *testing.T) {
 
 func TestErrorRepliesKeepConnectionOpen(t *testing.T) {
 	t.Parallel()
-	e := newEdge(t, edge.Limits{MaxSubscriptions: 2})
+	e := newEdge(t, edge.Limits{})
 	sub := func(id string, symbols ...string) string {
 		return fmt.Sprintf(`{"op":"subscribe","id":%q,"filter":{"symbols":[%s]}}`, id, quoteAll(symbols))
 	}
@@ -190,8 +190,8 @@ func TestErrorRepliesKeepConnectionOpen(t *testing.T) {
 			frame: `{"op":"unsubscribe","id":"b"}`, code: edge.CodeUnknownID, wantID: "b"},
 		{name: "unsubscribed id", setup: []string{sub("a", "AAPL"), `{"op":"unsubscribe","id":"a"}`},
 			frame: `{"op":"unsubscribe","id":"a"}`, code: edge.CodeUnknownID, wantID: "a"},
-		{name: "too many subscriptions", setup: []string{sub("a", "AAPL"), sub("b", "MSFT")},
-			frame: sub("c", "TSLA"), code: edge.CodeTooMany, wantID: "c"},
+		{name: "whole feed without a grant", frame: sub("a", "*"), code: edge.CodeForbidden, wantID: "a"},
+		{name: "whole feed and a symbol", frame: sub("a", "*", "AAPL"), code: edge.CodeBadFilter, wantID: "a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,22 +4,31 @@ import (
 	"context"
 	"embed"
 	"io/fs"
+	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/liveflow/liveflow/services/edge/internal/auth"
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
 
 // Limits bound what one client may cost. The zero value means the defaults.
 type Limits struct {
 	MaxSubscriptions int           // per connection; 0 means 64
+	MaxConnsPerUser  int           // per authenticated user; 0 means 100
 	QueueLen         int           // events waiting per connection; 0 means 4096
+	QueueBytes       int           // bytes of events waiting per connection; 0 means 4 MiB
+	LagGrace         time.Duration // how long a client may stay behind; 0 means 5 s
 	MaxMessage       int64         // bytes of one client frame; 0 means 64 KiB
+	RequestRate      float64       // client frames per second, sustained; 0 means 20
+	RequestBurst     int           // client frames in a burst; 0 means 40
 	BatchBytes       int           // target size of one events frame; 0 means 64 KiB
+	BatchDelay       time.Duration // how long a writer waits for more events; 0 sends at once
 	PingEvery        time.Duration // 0 means 20 s
 	WriteTimeout     time.Duration // 0 means 10 s
 }
@@ -31,18 +40,36 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.MaxSubscriptions, 64)
+	def(&l.MaxConnsPerUser, 100)
 	def(&l.QueueLen, 4096)
+	def(&l.QueueBytes, 4<<20)
+	def(&l.RequestBurst, 40)
 	def(&l.BatchBytes, 64<<10)
+	dur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	dur(&l.LagGrace, 5*time.Second)
+	dur(&l.PingEvery, 20*time.Second)
+	dur(&l.WriteTimeout, 10*time.Second)
 	if l.MaxMessage == 0 {
 		l.MaxMessage = 64 << 10
 	}
-	if l.PingEvery == 0 {
-		l.PingEvery = 20 * time.Second
-	}
-	if l.WriteTimeout == 0 {
-		l.WriteTimeout = 10 * time.Second
+	if l.RequestRate == 0 {
+		l.RequestRate = 20
 	}
 	return l
+}
+
+// Config is what a Server needs besides its hub and metrics.
+type Config struct {
+	Limits Limits
+	// Origins are host patterns (as in websocket.AcceptOptions.OriginPatterns)
+	// allowed besides the page's own host.
+	Origins []string
+	// Auth checks credentials; nil lets every client in anonymously.
+	Auth *auth.Authenticator
 }
 
 // Server is the HTTP side of an edge node: /ws and the live page at /.
@@ -50,6 +77,7 @@ type Server struct {
 	hub      *hub.Hub
 	limits   Limits
 	origins  []string
+	auth     *auth.Authenticator
 	metrics  *Metrics
 	ctx      context.Context
 	shutdown context.CancelFunc
@@ -57,16 +85,20 @@ type Server struct {
 	mu       sync.Mutex
 	closing  bool // set by Shutdown; no session starts after it
 	sessions map[*session]struct{}
+	users    map[string]int // open connections per authenticated user
 	wg       sync.WaitGroup
 }
 
-// NewServer returns a Server. origins are host patterns (as in
-// websocket.AcceptOptions.OriginPatterns) allowed besides the page's own host.
-func NewServer(h *hub.Hub, limits Limits, origins []string, m *Metrics) *Server {
+// NewServer returns a Server.
+func NewServer(h *hub.Hub, cfg Config, m *Metrics) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
+	a := cfg.Auth
+	if a == nil {
+		a, _ = auth.New(auth.Config{}) // an empty configuration is always valid
+	}
 	return &Server{
-		hub: h, limits: limits.withDefaults(), origins: origins, metrics: m,
-		ctx: ctx, shutdown: cancel, sessions: make(map[*session]struct{}),
+		hub: h, limits: cfg.Limits.withDefaults(), origins: cfg.Origins, auth: a, metrics: m,
+		ctx: ctx, shutdown: cancel, sessions: make(map[*session]struct{}), users: make(map[string]int),
 	}
 }
 
@@ -87,20 +119,41 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(s.limits.MaxMessage)
 
-	sess := newSession(s, conn)
+	// Credentials are checked after the upgrade: a browser sees only that a
+	// refused upgrade failed, but it reads a close code and reason.
+	id, err := s.auth.Authenticate(r)
+	if err != nil {
+		s.violation(conn, CloseUnauthorized, err.Error())
+		return
+	}
+	sess := newSession(s, conn, id)
 	s.mu.Lock()
-	if s.closing {
+	switch {
+	case s.closing:
 		s.mu.Unlock()
 		conn.Close(CloseShutdown, "node restarting; reconnect and resume")
 		return
+	case id.User != "" && s.users[id.User] >= s.limits.MaxConnsPerUser:
+		s.mu.Unlock()
+		s.violation(conn, CloseTooManyConnections,
+			fmt.Sprintf("at most %d connections per user", s.limits.MaxConnsPerUser))
+		return
 	}
 	s.sessions[sess] = struct{}{}
+	if id.User != "" {
+		s.users[id.User]++
+	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.metrics.Connections.Inc()
 	defer func() {
 		s.mu.Lock()
 		delete(s.sessions, sess)
+		if id.User != "" {
+			if s.users[id.User]--; s.users[id.User] == 0 {
+				delete(s.users, id.User)
+			}
+		}
 		s.mu.Unlock()
 		s.metrics.Connections.Dec()
 		s.wg.Done()
@@ -109,6 +162,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	sess.run(s.ctx)
 	conn.CloseNow()
 }
+
+// violation closes a connection for breaking a rule and counts it by code.
+// The reason is cut to what a close frame holds.
+func (s *Server) violation(conn *websocket.Conn, code websocket.StatusCode, reason string) {
+	s.metrics.Closes.WithLabelValues(strconv.Itoa(int(code))).Inc()
+	if len(reason) > maxCloseReason {
+		reason = reason[:maxCloseReason]
+	}
+	conn.Close(code, reason)
+}
+
+// maxCloseReason is the most bytes of reason a close frame carries.
+const maxCloseReason = 123
 
 // Shutdown stops accepting clients and closes the open ones with
 // CloseShutdown, a reconnect hint, spread evenly over spread so that they do
@@ -164,6 +230,9 @@ type Metrics struct {
 	Subscriptions  prometheus.Gauge
 	Bytes          prometheus.Counter
 	QueueDepth     prometheus.Histogram // events waiting for a client when its writer wakes
+	Dropped        prometheus.Counter   // events shed from the queues of clients behind
+	Lagged         prometheus.Counter   // lagged notices sent
+	Closes         *prometheus.CounterVec
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -204,7 +273,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "liveflow_edge_queue_depth", Help: "Events waiting for a client when its writer wakes.",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 14),
 	})
-	reg.MustRegister(m.Subscriptions, m.Bytes, m.QueueDepth)
+	m.Dropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "liveflow_edge_dropped_events_total", Help: "Events dropped from the queues of clients that fell behind.",
+	})
+	m.Lagged = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "liveflow_edge_lagged_notices_total", Help: "Lagged notices sent to clients that fell behind.",
+	})
+	m.Closes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "liveflow_edge_violation_closes_total", Help: "Connections closed for breaking a rule, by close code.",
+	}, []string{"code"})
+	reg.MustRegister(m.Subscriptions, m.Bytes, m.QueueDepth, m.Dropped, m.Lagged, m.Closes)
 	reg.MustRegister(m.Connections, m.Rejected, m.Requests, m.ProtocolErrors, m.Events, m.Frames,
 		m.SlowClosed, m.DeadClosed)
 	return m

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -11,20 +12,24 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
+	"github.com/liveflow/liveflow/services/edge/internal/auth"
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
 
 // session is one WebSocket client. The read loop owns subs; Send may be
 // called from any goroutine.
 type session struct {
-	srv  *Server
-	conn *websocket.Conn
-	out  chan []byte   // event messages waiting for the writer
-	kick chan struct{} // capacity 1: the writer has messages to send
+	srv      *Server
+	conn     *websocket.Conn
+	identity auth.Identity
+	requests *rate.Limiter // client frames; only the read loop uses it
+	queue    *queue        // events waiting for the writer
+	kick     chan struct{} // capacity 1: the writer has events to send
 
 	slowOnce sync.Once
-	slow     chan struct{} // closed when out overflowed
+	slow     chan struct{} // closed when the client stayed behind too long
 
 	// replying is held by the read loop while it handles a request and
 	// writes the reply, and by the writer while it writes events, so the
@@ -38,29 +43,31 @@ type session struct {
 	active atomic.Pointer[[]*subscription]
 }
 
-func newSession(srv *Server, conn *websocket.Conn) *session {
+func newSession(srv *Server, conn *websocket.Conn, id auth.Identity) *session {
+	l := srv.limits
 	return &session{
-		srv:  srv,
-		conn: conn,
-		out:  make(chan []byte, srv.limits.QueueLen),
-		kick: make(chan struct{}, 1),
-		slow: make(chan struct{}),
-		subs: make(map[string]*subscription),
+		srv:      srv,
+		conn:     conn,
+		identity: id,
+		requests: rate.NewLimiter(rate.Limit(l.RequestRate), l.RequestBurst),
+		queue:    newQueue(l.QueueLen, l.QueueBytes),
+		kick:     make(chan struct{}, 1),
+		slow:     make(chan struct{}),
+		subs:     make(map[string]*subscription),
 	}
 }
 
 // Send queues an event that any of the client's subscriptions wants, once
-// however many want it, without blocking. A client whose queue is full is
-// cut off with CloseSlowConsumer rather than slowing the node down; it can
-// reconnect and subscribe again.
+// however many want it, without blocking. When the client's queue is full,
+// its oldest events are dropped and the client is told so; a client that
+// stays behind longer than Limits.LagGrace is cut off with
+// CloseSlowConsumer rather than slowing the node down.
 func (s *session) Send(ev *hub.Event) {
 	subs := s.active.Load()
 	if subs == nil || !slices.ContainsFunc(*subs, func(sub *subscription) bool { return sub.wants(ev) }) {
 		return
 	}
-	select {
-	case s.out <- ev.Msg:
-	default:
+	if behind := s.queue.push(ev); behind > s.srv.limits.LagGrace {
 		s.slowOnce.Do(func() { close(s.slow) })
 	}
 }
@@ -90,6 +97,12 @@ func (s *session) run(ctx context.Context) {
 	wg.Add(2)
 	go func() { defer wg.Done(); s.write(ctx) }()
 	go func() { defer wg.Done(); s.heartbeat(ctx) }()
+	if exp := s.identity.Expires; !exp.IsZero() {
+		t := time.AfterFunc(time.Until(exp), func() {
+			s.srv.violation(s.conn, CloseUnauthorized, "token expired")
+		})
+		defer t.Stop()
+	}
 
 	for {
 		typ, data, err := s.conn.Read(ctx)
@@ -97,15 +110,26 @@ func (s *session) run(ctx context.Context) {
 			return
 		}
 		if typ != websocket.MessageText {
-			s.conn.Close(CloseNotText, "the protocol uses JSON text frames")
+			s.srv.violation(s.conn, CloseNotText, "the protocol uses JSON text frames")
+			return
+		}
+		if !s.requests.Allow() {
+			s.srv.violation(s.conn, CloseRateLimited, fmt.Sprintf(
+				"more than %g requests per second", s.srv.limits.RequestRate))
 			return
 		}
 		s.srv.metrics.Requests.Inc()
 		s.replying.Lock()
-		if r := s.handle(ctx, data); r.Op != "" {
-			if r.Op == "error" {
-				s.srv.metrics.ProtocolErrors.WithLabelValues(r.Code).Inc()
-			}
+		r := s.handle(ctx, data)
+		switch r.Op {
+		case "":
+		case opClose:
+			s.srv.violation(s.conn, r.close, r.Message)
+			err = errClosed
+		case "error":
+			s.srv.metrics.ProtocolErrors.WithLabelValues(r.Code).Inc()
+			fallthrough
+		default:
 			err = s.reply(ctx, r)
 		}
 		s.replying.Unlock()
@@ -114,6 +138,9 @@ func (s *session) run(ctx context.Context) {
 		}
 	}
 }
+
+// errClosed ends the read loop after the session closed the connection.
+var errClosed = errors.New("edge: connection closed by the node")
 
 func (s *session) reply(ctx context.Context, r reply) error {
 	wctx, cancel := context.WithTimeout(ctx, s.srv.limits.WriteTimeout)
@@ -155,13 +182,17 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 	case s.subs[req.ID] != nil:
 		return errorReply(req.ID, CodeDuplicateID, "subscription %q exists; unsubscribe first", req.ID)
 	case len(s.subs) >= s.srv.limits.MaxSubscriptions:
-		return errorReply(req.ID, CodeTooMany, "at most %d subscriptions per connection", s.srv.limits.MaxSubscriptions)
+		return closeReply(CloseTooManySubscriptions,
+			fmt.Sprintf("at most %d subscriptions per connection", s.srv.limits.MaxSubscriptions))
 	case req.Snapshot < 0 || req.Snapshot > maxSnapshot:
 		return errorReply(req.ID, CodeBadRequest, "snapshot %d: want 0 to %d events", req.Snapshot, maxSnapshot)
 	}
 	sub, err := newSubscription(req.ID, req.Filter)
 	if err != nil {
 		return errorReply(req.ID, CodeBadFilter, "%v", err)
+	}
+	if refused := s.entitled(sub); refused != "" {
+		return errorReply(req.ID, CodeForbidden, "%s", refused)
 	}
 	var resumeFrom map[int]string
 	if len(req.ResumeFrom) > 0 {
@@ -208,6 +239,22 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 		}
 	}
 	return r
+}
+
+// entitled returns why the client may not hold the subscription, or "".
+func (s *session) entitled(sub *subscription) string {
+	if sub.firehose {
+		if !s.identity.Firehose {
+			return "the whole feed (*) needs a credential that grants it; name underlyings instead"
+		}
+		return ""
+	}
+	for _, u := range sub.symbols {
+		if !s.identity.Allows(u) {
+			return fmt.Sprintf("your credential does not entitle you to %s", u)
+		}
+	}
+	return ""
 }
 
 // defaultResumeSnapshot is the size of the fresh snapshot sent when a
@@ -303,11 +350,19 @@ func (s *session) publish() {
 	s.active.Store(&list)
 }
 
-// write sends queued events when the hub flushes: whatever one stream read
-// brought for this client goes out in as few frames of at most BatchBytes as
-// it fits in, so a burst costs few system calls.
+// write sends queued events when the hub flushes: whatever arrived for this
+// client goes out in as few frames of at most BatchBytes as it fits in, so a
+// burst costs few system calls. With a BatchDelay the writer first waits
+// that long for more, so that the flushes of several shard readers share a
+// frame. A lagged notice precedes the events that follow dropped ones.
 func (s *session) write(ctx context.Context) {
 	buf := make([]byte, 0, 4096)
+	var evs []*hub.Event
+	var delay *time.Timer
+	if d := s.srv.limits.BatchDelay; d > 0 {
+		delay = time.NewTimer(d)
+		delay.Stop()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -316,39 +371,50 @@ func (s *session) write(ctx context.Context) {
 			return // the heartbeat cuts the client off
 		case <-s.kick:
 		}
-		s.srv.metrics.QueueDepth.Observe(float64(len(s.out)))
-		for len(s.out) > 0 {
-			var n int
-			buf, n = s.frame(buf[:0])
+		if delay != nil {
+			delay.Reset(s.srv.limits.BatchDelay)
+			select {
+			case <-ctx.Done():
+				return
+			case <-delay.C:
+			}
+		}
+		s.srv.metrics.QueueDepth.Observe(float64(s.queue.depth()))
+		for {
+			var shed shedding
+			evs, shed = s.queue.pop(evs[:0], s.srv.limits.BatchBytes)
+			if shed.dropped > 0 {
+				s.srv.metrics.Dropped.Add(float64(shed.dropped))
+				s.srv.metrics.Lagged.Inc()
+				if err := s.writeFrame(ctx, laggedReply(shed).encode()); err != nil {
+					return
+				}
+			}
+			if len(evs) == 0 {
+				break
+			}
+			buf = appendEvents(buf[:0], evs)
+			clear(evs) // the events may be freed once written
 			if err := s.writeFrame(ctx, buf); err != nil {
 				return
 			}
-			s.srv.metrics.Events.Add(float64(n))
+			s.srv.metrics.Events.Add(float64(len(evs)))
 			s.srv.metrics.Frames.Inc()
 			s.srv.metrics.Bytes.Add(float64(len(buf)))
 		}
 	}
 }
 
-// frame appends an events frame of the queued messages to buf, up to about
-// BatchBytes, and returns it with the number of events in it.
-func (s *session) frame(buf []byte) ([]byte, int) {
+// appendEvents appends an events frame of evs to buf.
+func appendEvents(buf []byte, evs []*hub.Event) []byte {
 	buf = append(buf, `{"op":"events","events":[`...)
-	n := 0
-	for len(buf) < s.srv.limits.BatchBytes {
-		select {
-		case msg := <-s.out:
-			if n > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, msg...)
-			n++
-			continue
-		default:
+	for i, ev := range evs {
+		if i > 0 {
+			buf = append(buf, ',')
 		}
-		break
+		buf = append(buf, ev.Msg...)
 	}
-	return append(buf, "]}"...), n
+	return append(buf, "]}"...)
 }
 
 func (s *session) writeFrame(ctx context.Context, frame []byte) error {
@@ -369,7 +435,8 @@ func (s *session) writeFrame(ctx context.Context, frame []byte) error {
 // dropping the connection.
 func (s *session) cutOff() {
 	s.srv.metrics.SlowClosed.Inc()
-	s.conn.Close(CloseSlowConsumer, "client is not reading fast enough")
+	s.srv.violation(s.conn, CloseSlowConsumer, fmt.Sprintf(
+		"client stayed behind for more than %s", s.srv.limits.LagGrace))
 }
 
 // heartbeat pings the client; one that does not answer within the ping
@@ -392,7 +459,7 @@ func (s *session) heartbeat(ctx context.Context) {
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			s.srv.metrics.DeadClosed.Inc()
-			s.conn.Close(websocket.StatusPolicyViolation, "no answer to ping")
+			s.srv.violation(s.conn, CloseNoPong, "no answer to ping")
 			return
 		}
 	}
