@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestParse(t *testing.T) {
 	defaults := config{
 		httpAddr: ":8080", redisAddr: "127.0.0.1:6379", shards: stream.DefaultShards,
-		maxSubs: 64, queueLen: 4096, pingEvery: 20 * time.Second, drainGrace: 10 * time.Second, drainOver: 5 * time.Second,
+		maxSubs: 64, maxConns: 100, queueLen: 4096, queueBytes: 4 << 20, lagGrace: 5 * time.Second,
+		reqRate: 20, reqBurst: 40,
+		pingEvery: 20 * time.Second, drainGrace: 10 * time.Second, drainOver: 5 * time.Second,
 		Common: svc.Common{LogLevel: "info", LogFormat: "json"},
 	}
 	tests := []struct {
@@ -38,10 +41,10 @@ func TestParse(t *testing.T) {
 		wantErr string
 	}{
 		{name: "defaults", want: func(*config) {}},
-		{name: "flags", args: []string{"-shards", "1024", "-client-queue", "1", "-ping-interval", "1s",
+		{name: "flags", args: []string{"-shards", "1024", "-client-queue", "2", "-ping-interval", "1s",
 			"-max-subscriptions", "1", "-allowed-origins", "*.example.com", "-shutdown-grace", "0s", "-drain-period", "0s"},
 			want: func(c *config) {
-				c.shards, c.queueLen, c.pingEvery, c.maxSubs = 1024, 1, time.Second, 1
+				c.shards, c.queueLen, c.pingEvery, c.maxSubs = 1024, 2, time.Second, 1
 				c.origins, c.drainGrace, c.drainOver = "*.example.com", 0, 0
 			}},
 		{name: "environment",
@@ -60,6 +63,14 @@ func TestParse(t *testing.T) {
 		{name: "no subscriptions", args: []string{"-max-subscriptions", "0"},
 			wantErr: "-max-subscriptions 0"},
 		{name: "no client queue", args: []string{"-client-queue", "0"}, wantErr: "-client-queue 0"},
+		{name: "tiny byte queue", args: []string{"-client-queue-bytes", "1000"}, wantErr: "-client-queue-bytes 1000"},
+		{name: "no lag grace", args: []string{"-lag-grace", "0s"}, wantErr: "-lag-grace 0s"},
+		{name: "no request rate", args: []string{"-max-requests-per-second", "0"}, wantErr: "-max-requests-per-second 0"},
+		{name: "NaN request rate", args: []string{"-max-requests-per-second", "NaN"}, wantErr: "-max-requests-per-second NaN"},
+		{name: "no connections", args: []string{"-max-connections-per-user", "0"}, wantErr: "-max-connections-per-user 0"},
+		{name: "long batch delay", args: []string{"-batch-delay", "2s"}, wantErr: "-batch-delay 2s"},
+		{name: "token files", args: []string{"-jwt-hs256-secret-file", "/s", "-jwt-issuer", "sso"},
+			want: func(c *config) { c.auth.hs256SecretFile, c.auth.issuer = "/s", "sso" }},
 		{name: "ping too often", args: []string{"-ping-interval", "10ms"},
 			wantErr: "-ping-interval 10ms"},
 		{name: "empty http address", args: []string{"-http-addr", ""}, wantErr: "-http-addr is empty"},
@@ -95,6 +106,51 @@ func TestParse(t *testing.T) {
 // TestRunServesUntilCanceled runs the service as main does: it serves the
 // live protocol and metrics until its context ends, then closes clients as
 // going away and returns nil.
+func TestAuthFlags(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("secret", strings.Repeat("s", 32)+"\n")
+	tests := []struct {
+		name    string
+		flags   authFlags
+		wantErr string // empty when it must succeed
+	}{
+		{name: "none"},
+		{name: "secret with a newline", flags: authFlags{hs256SecretFile: good, issuer: "sso"}},
+		{name: "short secret", flags: authFlags{hs256SecretFile: write("short", "abc")}, wantErr: "at least 32"},
+		{name: "missing secret file", flags: authFlags{hs256SecretFile: filepath.Join(dir, "nope")},
+			wantErr: "-jwt-hs256-secret-file"},
+		{name: "not a PEM key", flags: authFlags{rs256KeyFile: write("key.pem", "hello")},
+			wantErr: "-jwt-rs256-public-key-file"},
+		{name: "bad key file", flags: authFlags{apiKeysFile: write("keys.json", `{"keys":[{"sha":"x"}]}`)},
+			wantErr: "-api-keys-file"},
+		{name: "issuer without a key", flags: authFlags{issuer: "sso"}, wantErr: "need a token key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := tt.flags.authenticator()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := tt.flags != (authFlags{}); a.Required() != want {
+					t.Errorf("Required() = %v, want %v", a.Required(), want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestRunServesUntilCanceled(t *testing.T) {
 	clearEnv(t)
 	rdb, redisSrv := redistest.Client(t)

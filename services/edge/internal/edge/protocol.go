@@ -14,6 +14,7 @@
 //	{"op":"pong"}
 //	{"op":"error","code":"bad_filter","message":"...","id":"s1"}
 //	{"op":"events","events":[{...},{...}]}
+//	{"op":"lagged","dropped":212,"first":"3-1796308200031-0","last":"3-1796308200410-4"}
 //
 // An error reply leaves the connection open; only the close codes below end it.
 package edge
@@ -37,8 +38,8 @@ const (
 	CodeBadFilter   = "bad_filter"   // the filter names no symbol or an invalid one
 	CodeDuplicateID = "duplicate_id" // a subscription with this id exists on the connection
 	CodeUnknownID   = "unknown_id"   // no subscription with this id exists
-	CodeForbidden   = "forbidden"   // the client's credential does not entitle it to what it asked
-	CodeUnavailable = "unavailable" // the node could not start reading the needed streams in time
+	CodeForbidden   = "forbidden"    // the client's credential does not entitle it to what it asked
+	CodeUnavailable = "unavailable"  // the node could not start reading the needed streams in time
 )
 
 // Close codes. Those of 4000 and up are in the range RFC 6455 leaves to

@@ -82,7 +82,7 @@ func (q *queue) drop() {
 func (q *queue) compact() {
 	if q.head > 0 && q.head >= len(q.evs)/2 {
 		q.evs = q.evs[:copy(q.evs, q.evs[q.head:])]
-		clear(q.evs[len(q.evs):q.head+len(q.evs)])
+		clear(q.evs[len(q.evs) : q.head+len(q.evs)])
 		q.head = 0
 	}
 }

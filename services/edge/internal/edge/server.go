@@ -3,8 +3,8 @@ package edge
 import (
 	"context"
 	"embed"
-	"io/fs"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"sync"

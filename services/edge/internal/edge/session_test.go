@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
