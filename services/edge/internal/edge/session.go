@@ -356,7 +356,6 @@ func (s *session) publish() {
 // that long for more, so that the flushes of several shard readers share a
 // frame. A lagged notice precedes the events that follow dropped ones.
 func (s *session) write(ctx context.Context) {
-	buf := make([]byte, 0, 4096)
 	var evs []*hub.Event
 	var delay *time.Timer
 	if d := s.srv.limits.BatchDelay; d > 0 {
@@ -393,17 +392,26 @@ func (s *session) write(ctx context.Context) {
 			if len(evs) == 0 {
 				break
 			}
-			buf = appendEvents(buf[:0], evs)
+			buf := frames.Get().(*[]byte)
+			*buf = appendEvents((*buf)[:0], evs)
 			clear(evs) // the events may be freed once written
-			if err := s.writeFrame(ctx, buf); err != nil {
+			err := s.writeFrame(ctx, *buf)
+			size := len(*buf)
+			frames.Put(buf)
+			if err != nil {
 				return
 			}
 			s.srv.metrics.Events.Add(float64(len(evs)))
 			s.srv.metrics.Frames.Inc()
-			s.srv.metrics.Bytes.Add(float64(len(buf)))
+			s.srv.metrics.Bytes.Add(float64(size))
 		}
 	}
 }
+
+// frames holds the buffers events frames are built in, shared by all
+// sessions: a node with thousands of mostly idle clients would otherwise
+// keep a buffer as large as its largest frame for each.
+var frames = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // appendEvents appends an events frame of evs to buf.
 func appendEvents(buf []byte, evs []*hub.Event) []byte {
