@@ -81,16 +81,19 @@ func digits(b []byte) (v int64, rest []byte, ok bool) {
 	return v, b[j:], j > 0
 }
 
-// KeySeq returns the offset in a key "<partition>.<offset>.<n>", the part
-// that tells apart the events a load tester wrote one per tick.
-func KeySeq(key []byte) (int64, bool) {
-	i := bytes.IndexByte(key, '.')
-	if i < 0 {
-		return 0, false
-	}
-	v, rest, ok := digits(key[i+1:])
+// ParseKey splits an event key "<partition>.<offset>.<n>".
+func ParseKey(key []byte) (partition, offset, n int64, ok bool) {
+	partition, rest, ok := digits(key)
 	if !ok || len(rest) == 0 || rest[0] != '.' {
-		return 0, false
+		return 0, 0, 0, false
 	}
-	return v, true
+	offset, rest, ok = digits(rest[1:])
+	if !ok || len(rest) == 0 || rest[0] != '.' {
+		return 0, 0, 0, false
+	}
+	n, rest, ok = digits(rest[1:])
+	if !ok || len(rest) != 0 {
+		return 0, 0, 0, false
+	}
+	return partition, offset, n, true
 }
