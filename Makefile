@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 # The real Kafka broker of the integration suite keeps its state here.
 KAFKA_DIR := $(CURDIR)/.cache/kafka-broker
 
-.PHONY: run build test test-unit test-e2e test-kafka bench lint fmt deps clean
+.PHONY: run build test test-unit test-e2e test-kafka bench bench-edge lint fmt deps clean
 
 ## run: build and start the whole pipeline on kfake and a private redis-server;
 ## the live feed is on http://localhost:8080 (LIVEFLOW_HTTP_ADDR moves it).
@@ -47,6 +47,17 @@ test-kafka:
 ## bench: the benchmarks of the pure packages.
 bench:
 	@for m in pkg; do (cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; done
+
+## bench-edge: one edge process under 10,000 WebSocket clients with 20-symbol
+## watchlists and filters: deliveries per edge CPU-second, latency from Redis
+## to client, lost and starved clients. edgebench starts a private
+## redis-server and the edge (a process of its own, all cores) and stops both;
+## EDGEBENCH_FLAGS adds flags, e.g. EDGEBENCH_FLAGS='-rate 60 -duration 60s'.
+bench-edge: deps
+	@mkdir -p $(BIN)
+	@cd services/edge && go build -o $(BIN)/edge .
+	@cd loadtest && go build -o $(BIN)/edgebench ./cmd/edgebench
+	@$(BIN)/edgebench -edge-bin $(BIN)/edge -clients 10000 -symbols 20 $(EDGEBENCH_FLAGS)
 
 ## lint: gofmt, go vet and staticcheck over every module.
 lint:
