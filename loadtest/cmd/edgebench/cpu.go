@@ -17,6 +17,7 @@ type sample struct {
 	at       time.Time
 	edge     map[string]float64 // the edge's series
 	self     float64            // CPU seconds of edgebench
+	selfRSS  float64            // peak resident memory of edgebench, bytes
 	redis    float64            // CPU seconds of redis-server; -1 when unknown
 	busy     float64            // CPU time of the whole machine, busy and in total,
 	total    float64            // in clock ticks over all cores
@@ -34,7 +35,7 @@ func take(ctx context.Context, metricsURL string, rdb *redis.Client,
 	for _, c := range clients {
 		s.received += c.received.Load()
 	}
-	s.self = selfCPU()
+	s.self, s.selfRSS = selfCPU()
 	s.busy, s.total = machineCPU()
 	if info, err := rdb.Info(ctx, "cpu").Result(); err == nil {
 		s.redis = redisCPU(info)
@@ -42,14 +43,15 @@ func take(ctx context.Context, metricsURL string, rdb *redis.Client,
 	return s, nil
 }
 
-// selfCPU returns the user and system CPU seconds of this process.
-func selfCPU() float64 {
+// selfCPU returns the user and system CPU seconds of this process and its
+// peak resident memory in bytes.
+func selfCPU() (cpu, maxRSS float64) {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
+		return 0, 0
 	}
 	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return sec(ru.Utime) + sec(ru.Stime)
+	return sec(ru.Utime) + sec(ru.Stime), float64(ru.Maxrss) * 1024 // Linux counts KiB
 }
 
 // machineCPU returns the busy and total clock ticks of all cores since boot

@@ -186,7 +186,8 @@ func (r *report) print(w io.Writer) {
 
 func (r *report) printCPU(w io.Writer, secs float64) {
 	self := r.end.self - r.start.self
-	line := fmt.Sprintf("edgebench %.2f s (%.0f%% of one core)", self, 100*self/secs)
+	line := fmt.Sprintf("edgebench %.2f s (%.0f%% of one core, peak memory %.0f MB)",
+		self, 100*self/secs, r.end.selfRSS/(1<<20))
 	if r.start.redis >= 0 && r.end.redis >= 0 {
 		red := r.end.redis - r.start.redis
 		line += fmt.Sprintf(", redis-server %.2f s (%.0f%%)", red, 100*red/secs)
