@@ -195,10 +195,12 @@ func (r *report) printCPU(w io.Writer, secs float64) {
 	row(w, "other CPU", "%s", line)
 	if total := r.end.total - r.start.total; total > 0 {
 		busy := r.end.busy - r.start.busy
-		// /proc/stat counts in USER_HZ, 100 a second on Linux.
+		// /proc/stat counts in USER_HZ, 100 a second on Linux. What the
+		// three processes were not charged for is other processes' and
+		// kernel work not accounted to a process (some of loopback TCP).
 		others := busy/100 - r.edgeCPU() - self - max(0, r.end.redis-r.start.redis)
-		row(w, "", "whole machine busy %.0f%% of %d cores; other processes %.1f s",
-			100*busy/total, runtime.NumCPU(), max(0, others))
+		row(w, "", "whole machine busy %.0f%% of %d cores; everything else "+
+			"(other processes, kernel) %.1f s", 100*busy/total, runtime.NumCPU(), max(0, others))
 	}
 }
 
