@@ -8,6 +8,11 @@
 //
 // Each stream entry has two fields: "u", the underlying, which lets an edge
 // route an entry without parsing it, and "e", the event as JSON.
+//
+// A Writer can also announce each append on the shard channel
+// "flow:{n}:live" (see Channel and Notification), so edges may follow the
+// streams by sharded Pub/Sub instead of blocking reads; the stream remains
+// the record that late or disconnected readers catch up from.
 package stream
 
 import (

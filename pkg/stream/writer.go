@@ -11,33 +11,80 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// appendScript adds the events of one tick to a shard stream unless that tick
-// was applied before, atomically, so replaying ticks after a crash or a
-// rebalance never duplicates an entry.
+// appendScript adds the events of one or more ticks to a shard stream,
+// skipping every tick applied before, atomically, so replaying ticks after a
+// crash or a rebalance never duplicates an entry.
 //
-// KEYS[1] stream, KEYS[2] applied hash.
-// ARGV[1] source (topic/partition), ARGV[2] offset, ARGV[3] max length,
-// ARGV[4] TTL in seconds, then one (underlying, event) pair per event.
-// Returns the number of entries added: 0 for a tick seen before.
+// KEYS[1] stream, KEYS[2] applied hash, KEYS[3] notification channel.
+// ARGV[1] max length, ARGV[2] TTL in seconds, ARGV[3] "1" to publish a
+// notification, then per tick: source (topic/partition), offset, the number
+// of events n, and n (underlying, event) pairs.
+// Returns the number of entries added: 0 when every tick was seen before.
+//
+// With notifications on, it publishes one message on KEYS[3] carrying what it
+// added (see ParseNotification for the framing), and nothing when it added
+// nothing. The id of the entry before the new ones is read before the first
+// XADD: trimming never removes the newest entry, so it is the true
+// predecessor, which lets a subscriber notice a message it did not get.
 var appendScript = redis.NewScript(`
-local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '-1')
-if tonumber(ARGV[2]) <= last then
-	return 0
+local function put(t, s)
+	local n = #s
+	while n >= 128 do
+		t[#t + 1] = string.char(n % 128 + 128)
+		n = math.floor(n / 128)
+	end
+	t[#t + 1] = string.char(n)
+	t[#t + 1] = s
 end
-for i = 5, #ARGV, 2 do
-	redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'u', ARGV[i], 'e', ARGV[i + 1])
+
+local notify = ARGV[3] == '1'
+local added, msg = 0, nil
+local i = 4
+while i <= #ARGV do
+	local source, offset, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+	local first = i + 3
+	i = first + 2 * n
+	local last = tonumber(redis.call('HGET', KEYS[2], source) or '-1')
+	if tonumber(offset) > last then
+		if notify and not msg then
+			local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+			msg = {'\1'}
+			put(msg, top[1] and top[1][1] or '0-0')
+		end
+		for j = first, i - 1, 2 do
+			local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'u', ARGV[j], 'e', ARGV[j + 1])
+			if notify then
+				put(msg, id)
+				put(msg, ARGV[j])
+				put(msg, ARGV[j + 1])
+			end
+		end
+		redis.call('HSET', KEYS[2], source, offset)
+		added = added + n
+	end
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-return (#ARGV - 4) / 2
+if added > 0 then
+	redis.call('EXPIRE', KEYS[1], ARGV[2])
+	redis.call('EXPIRE', KEYS[2], ARGV[2])
+	if notify then
+		redis.call('SPUBLISH', KEYS[3], table.concat(msg))
+	end
+end
+return added
 `)
 
-// WriterConfig sets how streams are bounded. The zero value means defaults.
+// WriterConfig sets how streams are bounded and whether appends are
+// announced. The zero value means defaults.
 type WriterConfig struct {
 	Shards int           // number of shard streams; 0 means DefaultShards
 	MaxLen int64         // approximate entries kept per stream; 0 means 100,000
 	TTL    time.Duration // a stream idle this long expires; 0 means 24 hours
+
+	// Notify publishes, after each append to a shard, one message with the
+	// new entries on the shard's channel (Channel), for edges that follow the
+	// streams by Pub/Sub. The message is sent by the same script that
+	// appends, so it is never published for entries that were not added.
+	Notify bool
 }
 
 // Batch collects the events of many ticks for one Write.
@@ -88,9 +135,11 @@ func (b *Batch) Reset() { b.groups = b.groups[:0] }
 
 // Writer appends scored events to shard streams. It is safe for concurrent use.
 type Writer struct {
-	rdb    redis.UniversalClient
-	cfg    WriterConfig
-	ttlArg string
+	rdb redis.UniversalClient
+	cfg WriterConfig
+
+	// The script's fixed arguments, formatted once.
+	maxLenArg, ttlArg, notifyArg string
 }
 
 // NewWriter returns a Writer. It checks the config but does not contact Redis.
@@ -108,7 +157,14 @@ func NewWriter(rdb redis.UniversalClient, cfg WriterConfig) (*Writer, error) {
 		return nil, fmt.Errorf("stream: shards %d and max length %d must be positive and TTL %s at least 1s",
 			cfg.Shards, cfg.MaxLen, cfg.TTL)
 	}
-	return &Writer{rdb: rdb, cfg: cfg, ttlArg: strconv.Itoa(int(cfg.TTL / time.Second))}, nil
+	w := &Writer{
+		rdb: rdb, cfg: cfg, notifyArg: "0",
+		maxLenArg: strconv.FormatInt(cfg.MaxLen, 10), ttlArg: strconv.Itoa(int(cfg.TTL / time.Second)),
+	}
+	if cfg.Notify {
+		w.notifyArg = "1"
+	}
+	return w, nil
 }
 
 // Shards returns the configured shard count.
@@ -134,15 +190,27 @@ func (w *Writer) Write(ctx context.Context, b *Batch) (int, error) {
 	return added, err
 }
 
+// write runs the script once per shard the batch touches, with that shard's
+// ticks in the order they were added, all in one pipeline: a notification
+// then carries everything one Write added to a shard.
 func (w *Writer) write(ctx context.Context, b *Batch) (int, error) {
+	perShard := make(map[int][]any)
+	var order []int
+	for _, g := range b.groups {
+		args, ok := perShard[g.shard]
+		if !ok {
+			args = append(make([]any, 0, 8+len(g.entries)), w.maxLenArg, w.ttlArg, w.notifyArg)
+			order = append(order, g.shard)
+		}
+		args = append(args, g.source, g.offset, len(g.entries)/2)
+		perShard[g.shard] = append(args, g.entries...)
+	}
+
 	pipe := w.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(b.groups))
-	maxLen := strconv.FormatInt(w.cfg.MaxLen, 10)
-	for i, g := range b.groups {
-		args := make([]any, 0, 4+len(g.entries))
-		args = append(args, g.source, g.offset, maxLen, w.ttlArg)
-		args = append(args, g.entries...)
-		cmds[i] = appendScript.EvalSha(ctx, pipe, []string{Key(g.shard), appliedKey(g.shard)}, args...)
+	cmds := make([]*redis.Cmd, len(order))
+	for i, shard := range order {
+		keys := []string{Key(shard), appliedKey(shard), Channel(shard)}
+		cmds[i] = appendScript.EvalSha(ctx, pipe, keys, perShard[shard]...)
 	}
 	_, err := pipe.Exec(ctx)
 	if err != nil && !errors.Is(err, redis.Nil) {
