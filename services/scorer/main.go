@@ -31,6 +31,7 @@ type config struct {
 	shards     int
 	maxLen     int64
 	ttl        time.Duration
+	notify     bool
 	scoring    score.Config
 	stateTopic string
 	checkpoint time.Duration
@@ -50,6 +51,7 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the edges")
 	fs.Int64Var(&c.maxLen, "stream-maxlen", 100_000, "approximate entries kept per shard stream")
 	fs.DurationVar(&c.ttl, "stream-ttl", 24*time.Hour, "a shard stream idle this long expires")
+	fs.BoolVar(&c.notify, "stream-notify", false, "also announce each append on the shard's Pub/Sub channel flow:{n}:live, for edges run with -fanout pubsub")
 	fs.StringVar(&c.stateTopic, "state-topic", topics.ScorerState, "compacted topic for checkpoints of the scoring state; empty turns them off")
 	fs.DurationVar(&c.session, "session-timeout", 10*time.Second, "a scorer silent this long loses its partitions to the others")
 	fs.DurationVar(&c.checkpoint, "checkpoint-interval", 5*time.Second, "how often changed scoring state is saved")
@@ -131,7 +133,9 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	brokers, _ := topics.SplitBrokers(cfg.brokers)
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.redisAddr, ContextTimeoutEnabled: true})
 	defer rdb.Close()
-	w, err := stream.NewWriter(rdb, stream.WriterConfig{Shards: cfg.shards, MaxLen: cfg.maxLen, TTL: cfg.ttl})
+	w, err := stream.NewWriter(rdb, stream.WriterConfig{
+		Shards: cfg.shards, MaxLen: cfg.maxLen, TTL: cfg.ttl, Notify: cfg.notify,
+	})
 	if err != nil {
 		return err
 	}
@@ -162,7 +166,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 
 	log.Info("scorer started", zap.Strings("brokers", brokers), zap.String("topic", cfg.topic),
 		zap.String("group", cfg.group), zap.String("redis", cfg.redisAddr), zap.Int("shards", cfg.shards),
-		zap.Stringer("ops", addr))
+		zap.Bool("stream_notify", cfg.notify), zap.Stringer("ops", addr))
 	if err := s.Run(ctx); err != nil {
 		return err
 	}

@@ -46,3 +46,13 @@ func TestParseReadsEnvironment(t *testing.T) {
 		t.Errorf("parse with LIVEFLOW_SHARDS=zero = %v, want an error naming shards", err)
 	}
 }
+
+func TestParseStreamNotify(t *testing.T) {
+	if c, err := parse(nil); err != nil || c.notify {
+		t.Errorf("parse() = notify %v, %v; want notifications off by default", c.notify, err)
+	}
+	t.Setenv("LIVEFLOW_STREAM_NOTIFY", "true")
+	if c, err := parse(nil); err != nil || !c.notify {
+		t.Errorf("parse with LIVEFLOW_STREAM_NOTIFY=true = notify %v, %v; want on", c.notify, err)
+	}
+}
