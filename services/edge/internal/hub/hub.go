@@ -4,7 +4,9 @@
 // One reader goroutine per shard stream reads with XREAD BLOCK, so a node
 // holds one Redis connection per shard its subscribers need, never one per
 // subscriber. A reader starts when the first subscriber needs its shard and
-// stops, within one blocking read, once none does.
+// stops, within one blocking read, once none does. With FanoutPubSub the
+// readers take new entries from the shards' notification channels instead,
+// with the same guarantees (see readPubSub).
 // Each entry is routed by its underlying to the subscribers of that
 // underlying, once per subscriber however many of its subscriptions match.
 package hub
@@ -21,9 +23,9 @@ import (
 // Subscriber receives the events of the underlyings it was added for. Send
 // queues an event, or ignores it when the subscriber's own filters reject
 // it, and must not block: a subscriber that cannot keep up drops or
-// disconnects on its own terms. After the events of one read from a stream,
-// the hub calls Flush once on every subscriber it sent any to, so a
-// subscriber can write them in one go.
+// disconnects on its own terms. After the events of one read from a stream
+// (or of one notification), the hub calls Flush once on every subscriber it
+// sent any to, so a subscriber can write them in one go.
 type Subscriber interface {
 	Send(ev *Event)
 	Flush()
@@ -38,6 +40,7 @@ type Logger interface {
 type Hub struct {
 	rdb     redis.UniversalClient
 	shards  int
+	fanout  Fanout
 	log     Logger
 	metrics *Metrics
 	ctx     context.Context
@@ -59,13 +62,18 @@ type reader struct {
 	pos   string        // the id of the last entry it routed; guarded by Hub.mu
 }
 
-// New returns a Hub reading the given number of shard streams.
-func New(rdb redis.UniversalClient, shards int, log Logger, m *Metrics) *Hub {
+// New returns a Hub reading the given number of shard streams, by default
+// with FanoutXRead.
+func New(rdb redis.UniversalClient, shards int, log Logger, m *Metrics, opts ...Option) *Hub {
 	ctx, stop := context.WithCancel(context.Background())
-	return &Hub{
+	h := &Hub{
 		rdb: rdb, shards: shards, log: log, metrics: m, ctx: ctx, stop: stop,
 		subs: make(map[string]map[Subscriber]int), all: make(map[Subscriber]int), readers: make(map[int]*reader), perShard: make(map[int]int),
 	}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 // All, in place of a list of underlyings, subscribes to every underlying.

@@ -27,6 +27,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const shards = 4
 
+// eachFanout runs test once per fan-out mode, as parallel subtests named
+// after the mode: every guarantee of the hub holds in both.
+func eachFanout(t *testing.T, test func(t *testing.T, f hub.Fanout)) {
+	for _, f := range []hub.Fanout{hub.FanoutXRead, hub.FanoutPubSub} {
+		t.Run(f.String(), func(t *testing.T) {
+			t.Parallel()
+			test(t, f)
+		})
+	}
+}
+
 func TestDeliversOncePerSubscriber(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -43,66 +54,67 @@ func TestDeliversOncePerSubscriber(t *testing.T) {
 		{name: "both subscriptions removed",
 			adds: [][]string{{"AAPL"}, {"AAPL", "MSFT"}}, removes: [][]string{{"AAPL"}, {"AAPL", "MSFT"}}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := newHub(t)
-			sub, probe := &recorder{}, &recorder{}
-			e.add(t, probe, "AAPL")
-			for _, us := range tt.adds {
-				e.add(t, sub, us...)
-			}
-			for _, us := range tt.removes {
-				e.hub.Remove(sub, us)
-			}
-
-			e.xadd(t, "AAPL", `{"n":"x"}`)
-			e.xadd(t, "AAPL", `{"n":"fence"}`)
-			// The hub hands an entry to all its subscribers in one call, so
-			// once the probe has the fence, sub has had every chance too.
-			probe.waitFor(t, "fence")
-			if got := sub.count("x"); got != tt.want {
-				t.Errorf("subscriber got the event %d times, want %d: %q", got, tt.want, sub.all())
-			}
-			// Deliveries are counted after they are handed over.
-			want := float64(2 * (1 + tt.want))
-			eventually(t, fmt.Sprintf("deliveries reach %v", want), func() bool {
-				return testutil.ToFloat64(e.m.Deliveries) == want
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				testDeliversOnce(t, f, tt.adds, tt.removes, tt.want)
 			})
-			if got := testutil.ToFloat64(e.m.Entries); got != 2 {
-				t.Errorf("entries = %v, want 2", got)
-			}
-		})
+		}
+	})
+}
+
+func testDeliversOnce(t *testing.T, f hub.Fanout, adds, removes [][]string, want int) {
+	e := newHub(t, f)
+	sub, probe := &recorder{}, &recorder{}
+	e.add(t, probe, "AAPL")
+	for _, us := range adds {
+		e.add(t, sub, us...)
+	}
+	for _, us := range removes {
+		e.hub.Remove(sub, us)
+	}
+
+	e.xadd(t, "AAPL", `{"n":"x"}`)
+	e.xadd(t, "AAPL", `{"n":"fence"}`)
+	// The hub hands an entry to all its subscribers in one call, so once
+	// the probe has the fence, sub has had every chance too.
+	probe.waitFor(t, "fence")
+	if got := sub.count("x"); got != want {
+		t.Errorf("subscriber got the event %d times, want %d: %q", got, want, sub.all())
+	}
+	// Deliveries are counted after they are handed over.
+	deliveries := float64(2 * (1 + want))
+	eventually(t, fmt.Sprintf("deliveries reach %v", deliveries), func() bool {
+		return testutil.ToFloat64(e.m.Deliveries) == deliveries
+	})
+	if got := testutil.ToFloat64(e.m.Entries); got != 2 {
+		t.Errorf("entries = %v, want 2", got)
 	}
 }
 
 func TestRoutesOnlySubscribedUnderlyings(t *testing.T) {
-	t.Parallel()
-	e := newHub(t)
-	same := symbolWhere(t, func(s int) bool { return s == stream.Shard("AAPL", shards) }, "AAPL")
-	other := symbolWhere(t, func(s int) bool { return s != stream.Shard("AAPL", shards) }, "AAPL")
-	sub, probe := &recorder{}, &recorder{}
-	e.add(t, sub, "AAPL")
-	e.add(t, probe, same, other)
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		e := newHub(t, f)
+		same := symbolWhere(t, func(s int) bool { return s == stream.Shard("AAPL", shards) }, "AAPL")
+		other := symbolWhere(t, func(s int) bool { return s != stream.Shard("AAPL", shards) }, "AAPL")
+		sub, probe := &recorder{}, &recorder{}
+		e.add(t, sub, "AAPL")
+		e.add(t, probe, same, other)
 
-	e.xadd(t, same, `{"n":"same-shard"}`)
-	e.xadd(t, other, `{"n":"other-shard"}`)
-	e.xadd(t, "AAPL", `{"n":"mine"}`)
-	probe.waitFor(t, "same-shard")
-	probe.waitFor(t, "other-shard")
-	sub.waitFor(t, "mine")
-	if got := sub.all(); len(got) != 1 {
-		t.Errorf("subscriber of AAPL got %q, want only its own event", got)
-	}
+		e.xadd(t, same, `{"n":"same-shard"}`)
+		e.xadd(t, other, `{"n":"other-shard"}`)
+		e.xadd(t, "AAPL", `{"n":"mine"}`)
+		probe.waitFor(t, "same-shard")
+		probe.waitFor(t, "other-shard")
+		sub.waitFor(t, "mine")
+		if got := sub.all(); len(got) != 1 {
+			t.Errorf("subscriber of AAPL got %q, want only its own event", got)
+		}
+	})
 }
 
 func TestMessageCarriesShardAndEntryID(t *testing.T) {
-	t.Parallel()
-	e := newHub(t)
-	sub := &recorder{}
-	e.add(t, sub, "AAPL")
-	shard := stream.Shard("AAPL", shards)
-
 	tests := []struct {
 		name, event string
 		want        func(id string) string
@@ -114,23 +126,24 @@ func TestMessageCarriesShardAndEntryID(t *testing.T) {
 		{"empty object", `{}`,
 			func(id string) string { return `{"id":"` + id + `"}` }},
 	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			entry := e.xadd(t, "AAPL", tt.event)
-			got := sub.waitLen(t, i+1)[i]
-			if want := tt.want(fmt.Sprintf("%d-%s", shard, entry)); got != want {
-				t.Errorf("message\n got %s\nwant %s", got, want)
-			}
-		})
-	}
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		e := newHub(t, f)
+		sub := &recorder{}
+		e.add(t, sub, "AAPL")
+		shard := stream.Shard("AAPL", shards)
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				entry := e.xadd(t, "AAPL", tt.event)
+				got := sub.waitLen(t, i+1)[i]
+				if want := tt.want(fmt.Sprintf("%d-%s", shard, entry)); got != want {
+					t.Errorf("message\n got %s\nwant %s", got, want)
+				}
+			})
+		}
+	})
 }
 
 func TestSkipsMalformedEntries(t *testing.T) {
-	t.Parallel()
-	e := newHub(t)
-	sub := &recorder{}
-	e.add(t, sub, "AAPL")
-
 	tests := []struct {
 		name   string
 		values []any
@@ -145,28 +158,35 @@ func TestSkipsMalformedEntries(t *testing.T) {
 		{"event is truncated", []any{"u", "AAPL", "e", `{"n":1,"px":`}},
 		{"event is not JSON", []any{"u", "AAPL", "e", `{n:1}`}},
 	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := e.rdb.XAdd(context.Background(), &redis.XAddArgs{
-				Stream: stream.Key(stream.Shard("AAPL", shards)), Values: tt.values,
-			}).Err()
-			if err != nil {
-				t.Fatal(err)
-			}
-			fence := fmt.Sprintf("fence-%d", i)
-			e.xadd(t, "AAPL", `{"n":"`+fence+`"}`)
-			got := sub.waitFor(t, fence)
-			if len(got) != i+1 {
-				t.Errorf("subscriber got %q; the malformed entry was delivered", got[i:])
-			}
-			if got := testutil.ToFloat64(e.m.BadEntries); got != float64(i+1) {
-				t.Errorf("bad entries = %v, want %d", got, i+1)
-			}
-		})
-	}
-	if got := e.log.Count("warn", "skipping malformed stream entry"); got != len(tests) {
-		t.Errorf("logged %d malformed entries, want %d", got, len(tests))
-	}
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		e := newHub(t, f)
+		sub := &recorder{}
+		e.add(t, sub, "AAPL")
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				// Written without a notification: a pubsub reader finds it
+				// when the fence's notification shows the gap.
+				err := e.rdb.XAdd(context.Background(), &redis.XAddArgs{
+					Stream: stream.Key(stream.Shard("AAPL", shards)), Values: tt.values,
+				}).Err()
+				if err != nil {
+					t.Fatal(err)
+				}
+				fence := fmt.Sprintf("fence-%d", i)
+				e.xadd(t, "AAPL", `{"n":"`+fence+`"}`)
+				got := sub.waitFor(t, fence)
+				if len(got) != i+1 {
+					t.Errorf("subscriber got %q; the malformed entry was delivered", got[i:])
+				}
+				if got := testutil.ToFloat64(e.m.BadEntries); got != float64(i+1) {
+					t.Errorf("bad entries = %v, want %d", got, i+1)
+				}
+			})
+		}
+		if got := e.log.Count("warn", "skipping malformed stream entry"); got != len(tests) {
+			t.Errorf("logged %d malformed entries, want %d", got, len(tests))
+		}
+	})
 }
 
 func TestReaderStartsAtStreamEnd(t *testing.T) {
@@ -177,102 +197,171 @@ func TestReaderStartsAtStreamEnd(t *testing.T) {
 		{"stream with entries", 3},
 		{"no stream yet", 0},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := newHub(t)
-			for i := range tt.older {
-				e.xadd(t, "AAPL", fmt.Sprintf(`{"n":"old-%d"}`, i))
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				e := newHub(t, f)
+				for i := range tt.older {
+					e.xadd(t, "AAPL", fmt.Sprintf(`{"n":"old-%d"}`, i))
+				}
+				sub := &recorder{}
+				e.add(t, sub, "AAPL")
+				e.xadd(t, "AAPL", `{"n":"new"}`)
+				got := sub.waitFor(t, "new")
+				if len(got) != 1 {
+					t.Errorf("subscriber got %q, want only the entry written after Add", got)
+				}
+			})
+		}
+	})
+}
+
+// TestAddJoinsHistoryExactly adds subscribers while entries pour in and
+// checks the promise of Add's positions: history up to the position joined
+// to what the subscriber then receives is the whole stream, without a gap
+// or a repeat.
+func TestAddJoinsHistoryExactly(t *testing.T) {
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		e := newHub(t, f)
+		w := newWriter(t, e.rdb, "AAPL")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.run(ctx, 3, 0, 0) }()
+
+		shard := stream.Shard("AAPL", shards)
+		subs := make([]*recorder, 8)
+		from := make([]string, len(subs))
+		for i := range subs {
+			w.waitFor(t, int64(50*(i+1))) // let the stream grow between Adds
+			subs[i] = &recorder{}
+			pos, err := e.hub.Add(context.Background(), subs[i], []string{"AAPL"})
+			if err != nil {
+				t.Fatal(err)
 			}
-			sub := &recorder{}
-			e.add(t, sub, "AAPL")
-			e.xadd(t, "AAPL", `{"n":"new"}`)
-			got := sub.waitFor(t, "new")
-			if len(got) != 1 {
-				t.Errorf("subscriber got %q, want only the entry written after Add", got)
+			from[i] = pos[shard]
+		}
+		w.waitFor(t, 500)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		fence := e.xadd(t, "AAPL", `{"n":"fence"}`)
+		for i, sub := range subs {
+			sub.waitFor(t, "fence")
+			want := streamIDs(t, e.rdb, shard, from[i], fence)
+			if got := sub.entryIDs(); !equalIDs(got, want) {
+				t.Errorf("subscriber %d added at %s: got %d entries, want the %d after it:\n%s",
+					i, from[i], len(got), len(want), diffIDs(got, want))
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestCloseWaitsForReaders(t *testing.T) {
-	t.Parallel()
-	e := newHub(t)
-	sub := &recorder{}
-	want := make(map[int]bool)
-	for _, u := range []string{"AAPL", "MSFT", "TSLA", "NVDA", "SPY"} {
-		e.add(t, sub, u)
-		want[stream.Shard(u, shards)] = true
-	}
-	if got := testutil.ToFloat64(e.m.Readers); got != float64(len(want)) {
-		t.Errorf("readers = %v, want one per shard in use (%d)", got, len(want))
-	}
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		e := newHub(t, f)
+		sub := &recorder{}
+		want := make(map[int]bool)
+		for _, u := range []string{"AAPL", "MSFT", "TSLA", "NVDA", "SPY"} {
+			e.add(t, sub, u)
+			want[stream.Shard(u, shards)] = true
+		}
+		if got := testutil.ToFloat64(e.m.Readers); got != float64(len(want)) {
+			t.Errorf("readers = %v, want one per shard in use (%d)", got, len(want))
+		}
 
-	start := time.Now()
-	e.hub.Close()
-	if took := time.Since(start); took > 4*time.Second {
-		t.Errorf("Close took %s; a reader ignored it", took)
-	}
-	if got := testutil.ToFloat64(e.m.Readers); got != 0 {
-		t.Errorf("readers after Close = %v, want 0", got)
-	}
+		start := time.Now()
+		e.hub.Close()
+		if took := time.Since(start); took > 4*time.Second {
+			t.Errorf("Close took %s; a reader ignored it", took)
+		}
+		if got := testutil.ToFloat64(e.m.Readers); got != 0 {
+			t.Errorf("readers after Close = %v, want 0", got)
+		}
+	})
 }
 
 func TestAddGivesUpWhenRedisIsDown(t *testing.T) {
-	t.Parallel()
-	port, err := localredis.FreePort()
-	if err != nil {
-		t.Fatal(err)
+	// What a reader reports when it cannot start, per mode.
+	warning := map[hub.Fanout]string{
+		hub.FanoutXRead:  "cannot find the end of a shard stream",
+		hub.FanoutPubSub: "cannot subscribe to a shard channel",
 	}
-	rdb := redis.NewClient(&redis.Options{
-		Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1, DialerRetries: 1,
-	})
-	t.Cleanup(func() { rdb.Close() })
-	m := hub.NewMetrics(prometheus.NewRegistry())
-	log := &testkit.Logs{}
-	h := hub.New(rdb, shards, log, m)
-	t.Cleanup(h.Close)
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		port, err := localredis.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb := redis.NewClient(&redis.Options{
+			Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1, DialerRetries: 1,
+		})
+		t.Cleanup(func() { rdb.Close() })
+		m := hub.NewMetrics(prometheus.NewRegistry())
+		log := &testkit.Logs{}
+		h := hub.New(rdb, shards, log, m, hub.WithFanout(f))
+		t.Cleanup(h.Close)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	if _, err := h.Add(ctx, &recorder{}, []string{"AAPL"}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Add with Redis down = %v, want %v", err, context.DeadlineExceeded)
-	}
-	eventually(t, "the failed lookup is counted and logged", func() bool {
-		return testutil.ToFloat64(m.RedisErrors) >= 1 && log.Count("warn", "cannot find the end") >= 1
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		if _, err := h.Add(ctx, &recorder{}, []string{"AAPL"}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Add with Redis down = %v, want %v", err, context.DeadlineExceeded)
+		}
+		eventually(t, "the failed start is counted and logged", func() bool {
+			return testutil.ToFloat64(m.RedisErrors) >= 1 && log.Count("warn", warning[f]) >= 1
+		})
 	})
 }
 
 func TestReaderSurvivesRedisRestart(t *testing.T) {
-	t.Parallel()
-	port, err := localredis.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := startRedis(t, port)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialerRetries: 1})
-	t.Cleanup(func() { rdb.Close() })
-	m := hub.NewMetrics(prometheus.NewRegistry())
-	h := hub.New(rdb, shards, &testkit.Logs{}, m)
-	t.Cleanup(func() { hubtest.Close(t, h, rdb) })
-	e := &hubEnv{rdb: rdb, hub: h, m: m}
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		port, err := localredis.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := startRedis(t, port)
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialerRetries: 1})
+		t.Cleanup(func() { rdb.Close() })
+		m := hub.NewMetrics(prometheus.NewRegistry())
+		h := hub.New(rdb, shards, &testkit.Logs{}, m, hub.WithFanout(f))
+		t.Cleanup(func() { hubtest.Close(t, h, rdb) })
+		e := &hubEnv{rdb: rdb, hub: h, m: m}
 
-	sub := &recorder{}
-	e.add(t, sub, "AAPL")
-	e.xadd(t, "AAPL", `{"n":"before"}`)
-	sub.waitFor(t, "before")
+		sub := &recorder{}
+		e.add(t, sub, "AAPL")
+		e.xadd(t, "AAPL", `{"n":"before"}`)
+		sub.waitFor(t, "before")
 
-	srv.Kill()
-	eventually(t, "the lost connection is counted", func() bool {
-		return testutil.ToFloat64(m.RedisErrors) >= 1
+		srv.Kill()
+		eventually(t, "the lost connection is counted", func() bool {
+			return testutil.ToFloat64(m.RedisErrors) >= 1
+		})
+		startRedis(t, port)
+		// The restarted server is empty; its entry ids are still later than
+		// the reader's last one because they start at the current time.
+		e.xadd(t, "AAPL", `{"n":"after"}`)
+		if got := sub.waitFor(t, "after"); len(got) != 2 {
+			t.Errorf("subscriber got %q, want the entries before and after the restart", got)
+		}
 	})
-	startRedis(t, port)
-	// The restarted server is empty; its entry ids are still later than
-	// the reader's last one because they start at the current time.
-	e.xadd(t, "AAPL", `{"n":"after"}`)
-	if got := sub.waitFor(t, "after"); len(got) != 2 {
-		t.Errorf("subscriber got %q, want the entries before and after the restart", got)
-	}
+}
+
+// TestIdleReadersStop checks that a shard's reader stops once no
+// subscription needs it, and that a later subscriber gets a new one.
+func TestIdleReadersStop(t *testing.T) {
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		e := newHub(t, f)
+		r := &recorder{}
+		e.add(t, r, "AAPL")
+		e.hub.Remove(r, []string{"AAPL"})
+		eventually(t, "the reader of an unwatched shard stops", func() bool {
+			return testutil.ToFloat64(e.m.Readers) == 0
+		})
+
+		e.add(t, r, "AAPL")
+		e.xadd(t, "AAPL", `{"n":"after"}`)
+		r.waitFor(t, "after")
+	})
 }
 
 // hubEnv is a hub reading a private redis-server.
@@ -283,11 +372,11 @@ type hubEnv struct {
 	log *testkit.Logs
 }
 
-func newHub(t testing.TB) *hubEnv {
+func newHub(t testing.TB, f hub.Fanout) *hubEnv {
 	t.Helper()
 	rdb, _ := redistest.Client(t)
 	e := &hubEnv{rdb: rdb, m: hub.NewMetrics(prometheus.NewRegistry()), log: &testkit.Logs{}}
-	e.hub = hub.New(rdb, shards, e.log, e.m)
+	e.hub = hub.New(rdb, shards, e.log, e.m, hub.WithFanout(f))
 	t.Cleanup(func() { hubtest.Close(t, e.hub, rdb) })
 	return e
 }
@@ -360,6 +449,18 @@ func (r *recorder) count(n string) int {
 	return c
 }
 
+// entryIDs returns the stream entry ids of the messages, in order.
+func (r *recorder) entryIDs() []string {
+	var ids []string
+	for _, m := range r.all() {
+		// {"id":"<shard>-<ms>-<seq>",...
+		id, _, _ := strings.Cut(strings.TrimPrefix(m, `{"id":"`), `"`)
+		_, entry, _ := strings.Cut(id, "-")
+		ids = append(ids, entry)
+	}
+	return ids
+}
+
 // waitFor waits for the event marked n and returns every message so far.
 func (r *recorder) waitFor(t testing.TB, n string) []string {
 	t.Helper()
@@ -378,24 +479,4 @@ func (r *recorder) waitLen(t testing.TB, n int) []string {
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	testkit.Eventually(t, 5*time.Second, what, cond)
-}
-
-// TestIdleReadersStop checks that a shard's reader stops once no
-// subscription needs it, and that a later subscriber gets a new one.
-func TestIdleReadersStop(t *testing.T) {
-	e := newHub(t)
-	r := &recorder{}
-	e.add(t, r, "AAPL")
-	e.hub.Remove(r, []string{"AAPL"})
-	deadline := time.Now().Add(5 * time.Second)
-	for testutil.ToFloat64(e.m.Readers) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the reader of an unwatched shard did not stop")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-
-	e.add(t, r, "AAPL")
-	e.xadd(t, "AAPL", `{"n":"after"}`)
-	r.waitFor(t, "after")
 }

@@ -11,7 +11,15 @@ type Metrics struct {
 	RedisErrors prometheus.Counter
 	Lag         prometheus.Histogram // now minus the event's exchange time, at routing
 	Pipeline    prometheus.Histogram // now minus the tick's ingest time, at routing
+
+	// With FanoutPubSub: reads of a stream to fill in what notifications did
+	// not bring, by reason (see catchUpReasons), and the entries they routed.
+	CatchUps       *prometheus.CounterVec
+	CatchUpEntries prometheus.Counter
 }
+
+// catchUpReasons are the label values of Metrics.CatchUps.
+var catchUpReasons = []string{reasonSubscribed, reasonGap, reasonMalformed, reasonUnannounced}
 
 // NewMetrics creates the series and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -41,6 +49,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help:    "Now minus the time ingest read the tick, as the edge routes its event.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	})
-	reg.MustRegister(m.Readers, m.Entries, m.Deliveries, m.BadEntries, m.RedisErrors, m.Lag, m.Pipeline)
+	m.CatchUps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "liveflow_edge_catchups_total",
+		Help: "Reads of a shard stream to fill in what Pub/Sub notifications did not bring, by reason.",
+	}, []string{"reason"})
+	for _, r := range catchUpReasons {
+		m.CatchUps.WithLabelValues(r)
+	}
+	m.CatchUpEntries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "liveflow_edge_catchup_entries_total",
+		Help: "Stream entries routed from catch-up reads rather than from notifications.",
+	})
+	reg.MustRegister(m.Readers, m.Entries, m.Deliveries, m.BadEntries, m.RedisErrors, m.Lag, m.Pipeline,
+		m.CatchUps, m.CatchUpEntries)
 	return m
 }

@@ -15,18 +15,24 @@ import (
 // when the connection ignores the context.
 const blockFor = 2 * time.Second
 
-// read follows one shard stream until the hub closes. It finds the current
+// read follows one shard stream, in the hub's fan-out mode, until the hub
+// closes or no subscription needs the shard.
+func (h *Hub) read(shard int, r *reader) {
+	if h.fanout == FanoutPubSub {
+		h.readPubSub(shard, r)
+		return
+	}
+	h.readXRead(shard, r)
+}
+
+// readXRead follows one shard stream with XREAD BLOCK. It finds the current
 // end of the stream first, then signals r.ready, and always reads after a
 // concrete entry id: re-reading with "$" after a timeout would skip entries
 // written in between.
-func (h *Hub) read(shard int, r *reader) {
+func (h *Hub) readXRead(shard int, r *reader) {
 	key := stream.Key(shard)
 	last := h.tail(key)
-	r.tail = last
-	h.mu.Lock()
-	r.pos = last
-	h.mu.Unlock()
-	close(r.ready)
+	h.start(r, last)
 	backoff := 50 * time.Millisecond
 	touched := make(map[Subscriber]struct{})
 	for h.ctx.Err() == nil {
@@ -53,15 +59,31 @@ func (h *Hub) read(shard int, r *reader) {
 		for _, s := range res {
 			for _, m := range s.Messages {
 				last = m.ID
-				h.route(r, shard, m, touched)
+				u, e := fields(m)
+				h.route(r, shard, m.ID, u, e, touched)
 			}
 		}
-		// One flush per subscriber per read: what one XREAD brought leaves
-		// in one frame rather than a frame per event.
-		for s := range touched {
-			s.Flush()
-			delete(touched, s)
-		}
+		h.flush(touched)
+	}
+}
+
+// start records where a new reader begins, the entry id tail, as its
+// position and signals r.ready to the Adds waiting for it.
+func (h *Hub) start(r *reader, tail string) {
+	r.tail = tail
+	h.mu.Lock()
+	r.pos = tail
+	h.mu.Unlock()
+	close(r.ready)
+}
+
+// flush calls Flush once on each subscriber that was sent events and empties
+// touched: what one read brought leaves in one frame rather than a frame per
+// event.
+func (h *Hub) flush(touched map[Subscriber]struct{}) {
+	for s := range touched {
+		s.Flush()
+		delete(touched, s)
 	}
 }
 
@@ -99,14 +121,14 @@ func (h *Hub) tail(key string) string {
 	return "0-0"
 }
 
-// route decodes an entry once and hands it to the subscribers of its
-// underlying. The event's id is the shard and the entry id,
-// "<shard>-<ms>-<seq>", which orders events within a shard and will let a
-// client resume after the last one it saw.
-func (h *Hub) route(r *reader, shard int, m redis.XMessage, touched map[Subscriber]struct{}) {
-	ev, err := h.decodeEntry(shard, m)
+// route decodes an entry, given by its id and its "u" and "e" fields, once
+// and hands it to the subscribers of its underlying. The event's id is the
+// shard and the entry id, "<shard>-<ms>-<seq>", which orders events within a
+// shard and will let a client resume after the last one it saw.
+func (h *Hub) route(r *reader, shard int, id, u, e string, touched map[Subscriber]struct{}) {
+	ev, err := h.decodeEntry(shard, id, u, e)
 	if err != nil {
-		h.dispatch(r, m.ID, nil, touched) // still the reader's position
+		h.dispatch(r, id, nil, touched) // still the reader's position
 		return
 	}
 	h.metrics.Entries.Inc()
@@ -117,19 +139,31 @@ func (h *Hub) route(r *reader, shard int, m redis.XMessage, touched map[Subscrib
 	if ev.IngestTS > 0 {
 		h.metrics.Pipeline.Observe(float64(now-ev.IngestTS) / 1e9)
 	}
-	h.metrics.Deliveries.Add(float64(h.dispatch(r, m.ID, ev, touched)))
+	h.metrics.Deliveries.Add(float64(h.dispatch(r, id, ev, touched)))
+}
+
+// fields returns the "u" and "e" fields of a stream entry; a missing one
+// reads as empty, which decode rejects.
+func fields(m redis.XMessage) (u, e string) {
+	u, _ = m.Values[stream.FieldUnderlying].(string)
+	e, _ = m.Values[stream.FieldEvent].(string)
+	return u, e
 }
 
 // decodeEntry decodes an entry, counting and logging one it must skip.
-func (h *Hub) decodeEntry(shard int, m redis.XMessage) (*Event, error) {
-	u, _ := m.Values[stream.FieldUnderlying].(string)
-	e, _ := m.Values[stream.FieldEvent].(string)
-	ev, err := decode(shard, m.ID, u, e)
+func (h *Hub) decodeEntry(shard int, id, u, e string) (*Event, error) {
+	ev, err := decode(shard, id, u, e)
 	if err != nil {
 		h.metrics.BadEntries.Inc()
-		h.log.Warnw("skipping malformed stream entry", "shard", shard, "id", m.ID, "err", err)
+		h.log.Warnw("skipping malformed stream entry", "shard", shard, "id", id, "err", err)
 	}
 	return ev, err
+}
+
+// decodeMessage decodes an entry read from a stream, see decodeEntry.
+func (h *Hub) decodeMessage(shard int, m redis.XMessage) (*Event, error) {
+	u, e := fields(m)
+	return h.decodeEntry(shard, m.ID, u, e)
 }
 
 // Before returns up to count events of a shard stream at or before the
@@ -141,7 +175,7 @@ func (h *Hub) Before(ctx context.Context, shard int, id string, count int) ([]*E
 	}
 	out := make([]*Event, 0, len(msgs))
 	for _, m := range msgs {
-		if ev, err := h.decodeEntry(shard, m); err == nil {
+		if ev, err := h.decodeMessage(shard, m); err == nil {
 			ev.Entry = m.ID
 			out = append(out, ev)
 		}
@@ -175,7 +209,7 @@ func (h *Hub) Range(ctx context.Context, shard int, after, through string, limit
 	}
 	out := make([]*Event, 0, len(msgs))
 	for _, m := range msgs {
-		if ev, err := h.decodeEntry(shard, m); err == nil {
+		if ev, err := h.decodeMessage(shard, m); err == nil {
 			ev.Entry = m.ID
 			out = append(out, ev)
 		}

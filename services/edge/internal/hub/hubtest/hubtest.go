@@ -5,6 +5,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,19 +15,41 @@ import (
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
 
-// XAdd writes an event the way the scorer does, to the shard stream of its
-// underlying among shards, and returns the entry id. event is the event's
-// JSON without its "id".
+// XAdd writes an event the way the scorer does, through a stream.Writer
+// with notifications on, to the shard stream of its underlying among shards,
+// and returns the entry id. event is the event's JSON without its "id".
+//
+// The id is read back after the write, so XAdd calls are serialized and
+// nothing else may write to the same shard at the same time.
 func XAdd(tb testing.TB, rdb redis.UniversalClient, shards int, underlying, event string) string {
 	tb.Helper()
-	id, err := rdb.XAdd(context.Background(), &redis.XAddArgs{
-		Stream: stream.Key(stream.Shard(underlying, shards)),
-		Values: []any{stream.FieldUnderlying, underlying, stream.FieldEvent, event},
-	}).Result()
+	xadd.Lock()
+	defer xadd.Unlock()
+	ctx := context.Background()
+	w, err := stream.NewWriter(rdb, stream.WriterConfig{Shards: shards, TTL: time.Hour, Notify: true})
 	if err != nil {
-		tb.Fatalf("hubtest: xadd %s: %v", underlying, err)
+		tb.Fatalf("hubtest: %v", err)
 	}
-	return id
+	// Each call is a tick of its own partition, so no call is ever taken
+	// for the replay of another.
+	xadd.partition++
+	shard := stream.Shard(underlying, shards)
+	var b stream.Batch
+	b.Add(shard, "hubtest", xadd.partition, 0, underlying, []byte(event))
+	if _, err := w.Write(ctx, &b); err != nil {
+		tb.Fatalf("hubtest: write %s: %v", underlying, err)
+	}
+	last, err := rdb.XRevRangeN(ctx, stream.Key(shard), "+", "-", 1).Result()
+	if err != nil || len(last) != 1 {
+		tb.Fatalf("hubtest: read back the entry of %s: %v", underlying, err)
+	}
+	return last[0].ID
+}
+
+// xadd serializes XAdd and numbers its ticks.
+var xadd struct {
+	sync.Mutex
+	partition int32
 }
 
 // Close closes h without waiting out the readers' XREAD BLOCK: go-redis
