@@ -24,6 +24,7 @@ type config struct {
 	httpAddr   string
 	redisAddr  string
 	shards     int
+	fanout     hub.Fanout
 	origins    string
 	maxSubs    int
 	maxConns   int
@@ -46,6 +47,8 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "address of /ws, the live page, /healthz, /readyz and /metrics")
 	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis address host:port")
 	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the scorers")
+	fs.TextVar(&c.fanout, "fanout", hub.FanoutXRead, "how shard readers learn of new events: xread (XREAD BLOCK), or pubsub (the "+
+		"scorers' notifications, which needs scorers run with -stream-notify)")
 	fs.StringVar(&c.origins, "allowed-origins", "", "comma-separated origin host patterns allowed besides the page's own host, e.g. *.example.com")
 	fs.IntVar(&c.maxSubs, "max-subscriptions", 64, "subscriptions one connection may hold")
 	fs.IntVar(&c.maxConns, "max-connections-per-user", 100, "connections one authenticated user may hold")
@@ -119,7 +122,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		ops.EnableProfiling()
 	}
 	ops.AddCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	h := hub.New(rdb, cfg.shards, log.Sugar(), hub.NewMetrics(ops.Registry))
+	h := hub.New(rdb, cfg.shards, log.Sugar(), hub.NewMetrics(ops.Registry), hub.WithFanout(cfg.fanout))
 	defer h.Close()
 
 	var origins []string
@@ -151,7 +154,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		return fmt.Errorf("listen on %s: %w (set -http-addr or LIVEFLOW_HTTP_ADDR to move the edge)", cfg.httpAddr, err)
 	}
 	log.Info("edge started", zap.Stringer("addr", addr), zap.String("redis", cfg.redisAddr),
-		zap.Int("shards", cfg.shards), zap.Bool("auth_required", authn.Required()))
+		zap.Int("shards", cfg.shards), zap.Stringer("fanout", cfg.fanout), zap.Bool("auth_required", authn.Required()))
 
 	select {
 	case <-ctx.Done():

@@ -20,6 +20,7 @@ import (
 	"github.com/liveflow/liveflow/pkg/stream"
 	"github.com/liveflow/liveflow/pkg/svc"
 	"github.com/liveflow/liveflow/pkg/wsclient"
+	"github.com/liveflow/liveflow/services/edge/internal/hub"
 	"github.com/liveflow/liveflow/services/edge/internal/hub/hubtest"
 )
 
@@ -71,6 +72,11 @@ func TestParse(t *testing.T) {
 		{name: "long batch delay", args: []string{"-batch-delay", "2s"}, wantErr: "-batch-delay 2s"},
 		{name: "token files", args: []string{"-jwt-hs256-secret-file", "/s", "-jwt-issuer", "sso"},
 			want: func(c *config) { c.auth.hs256SecretFile, c.auth.issuer = "/s", "sso" }},
+		{name: "pubsub fan-out", args: []string{"-fanout", "pubsub"},
+			want: func(c *config) { c.fanout = hub.FanoutPubSub }},
+		{name: "fan-out from the environment", env: map[string]string{"LIVEFLOW_FANOUT": "pubsub"},
+			want: func(c *config) { c.fanout = hub.FanoutPubSub }},
+		{name: "unknown fan-out", args: []string{"-fanout", "poll"}, wantErr: `fan-out "poll"`},
 		{name: "ping too often", args: []string{"-ping-interval", "10ms"},
 			wantErr: "-ping-interval 10ms"},
 		{name: "empty http address", args: []string{"-http-addr", ""}, wantErr: "-http-addr is empty"},
