@@ -29,6 +29,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// Leeway is the clock skew allowed between the token issuer and the node.
+const Leeway = 5 * time.Second
+
 // Identity is an authenticated client.
 type Identity struct {
 	// User names the holder of the credential; it is empty for an
@@ -38,8 +41,8 @@ type Identity struct {
 	Symbols []string
 	// Firehose allows subscribing to every underlying at once.
 	Firehose bool
-	// Expires is when the credential stops being valid; zero for API keys
-	// and anonymous clients.
+	// Expires is when the credential stops being valid, Leeway not
+	// included; zero for API keys and anonymous clients.
 	Expires time.Time
 }
 
@@ -180,7 +183,7 @@ func (a *Authenticator) token(raw string) (Identity, error) {
 		jwt.WithValidMethods(a.methods),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(a.cfg.Now),
-		jwt.WithLeeway(5 * time.Second),
+		jwt.WithLeeway(Leeway),
 	}
 	if a.cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(a.cfg.Issuer))

@@ -91,6 +91,12 @@ func (s *subscription) wants(ev *hub.Event) bool {
 	if !s.firehose && !slices.Contains(s.symbols, ev.Underlying) {
 		return false
 	}
+	return s.wantsRouted(ev)
+}
+
+// wantsRouted is wants for an event of an underlying the subscription is
+// known to name.
+func (s *subscription) wantsRouted(ev *hub.Event) bool {
 	if ev.Kind == "cancel" {
 		return true
 	}

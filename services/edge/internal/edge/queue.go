@@ -88,11 +88,13 @@ func (q *queue) compact() {
 }
 
 // pop moves the oldest events into out, as many as fit in about maxBytes
-// but at least one, and returns out with the shedding since the last pop.
-// The queue counts as caught up once it runs empty.
-func (q *queue) pop(out []*hub.Event, maxBytes int) ([]*hub.Event, shedding) {
+// but at least one, and returns out with the shedding since the last pop and
+// the number of events that were waiting. The queue counts as caught up once
+// it runs empty.
+func (q *queue) pop(out []*hub.Event, maxBytes int) ([]*hub.Event, shedding, int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	depth := q.len()
 	n := 0
 	for q.len() > 0 && (n == 0 || n+len(q.evs[q.head].Msg) <= maxBytes) {
 		ev := q.evs[q.head]
@@ -108,7 +110,7 @@ func (q *queue) pop(out []*hub.Event, maxBytes int) ([]*hub.Event, shedding) {
 	q.compact()
 	shed := q.shed
 	q.shed = shedding{}
-	return out, shed
+	return out, shed, depth
 }
 
 // depth returns the number of waiting events.

@@ -45,14 +45,17 @@ func TestQueueShedsOldestToHalf(t *testing.T) {
 	if got := q.depth(); got != 4 {
 		t.Fatalf("depth after shedding = %d, want 4 (3 kept plus the new one)", got)
 	}
-	evs, shed := q.pop(nil, 1<<20)
+	evs, shed, depth := q.pop(nil, 1<<20)
+	if depth != 4 {
+		t.Errorf("pop saw %d waiting, want 4", depth)
+	}
 	if want := []string{"1-5-0", "1-6-0", "1-7-0", "1-8-0"}; fmt.Sprint(ids(evs)) != fmt.Sprint(want) {
 		t.Errorf("kept %v, want %v", ids(evs), want)
 	}
 	if shed.dropped != 5 || shed.first != "1-0-0" || shed.last != "1-4-0" {
 		t.Errorf("shedding = %+v, want 5 dropped from 1-0-0 to 1-4-0", shed)
 	}
-	if _, again := q.pop(nil, 1<<20); again.dropped != 0 {
+	if _, again, _ := q.pop(nil, 1<<20); again.dropped != 0 {
 		t.Errorf("shedding reported twice: %+v", again)
 	}
 }
@@ -96,11 +99,11 @@ func TestQueuePopTakesAtLeastOne(t *testing.T) {
 	q := newQueue(10, 1<<20)
 	q.at(time.Unix(0, 0)).push(testEvent(0, 300))
 	q.at(time.Unix(0, 0)).push(testEvent(1, 300))
-	evs, _ := q.pop(nil, 100)
+	evs, _, _ := q.pop(nil, 100)
 	if len(evs) != 1 {
 		t.Fatalf("pop with a bound below one event took %d, want 1", len(evs))
 	}
-	evs, _ = q.pop(evs[:0], 1000)
+	evs, _, _ = q.pop(evs[:0], 1000)
 	if len(evs) != 1 || eventID(evs[0].Msg) != "1-1-0" {
 		t.Fatalf("second pop = %v", ids(evs))
 	}

@@ -64,11 +64,20 @@ func newSession(srv *Server, conn *websocket.Conn, id auth.Identity) *session {
 // CloseSlowConsumer rather than slowing the node down.
 func (s *session) Send(ev *hub.Event) {
 	subs := s.active.Load()
-	if subs == nil || !slices.ContainsFunc(*subs, func(sub *subscription) bool { return sub.wants(ev) }) {
+	if subs == nil {
+		return
+	}
+	// The hub sends only events of underlyings some subscription names, so
+	// a lone subscription need not look at the symbols again.
+	if one := *subs; len(one) == 1 {
+		if !one[0].wantsRouted(ev) {
+			return
+		}
+	} else if !slices.ContainsFunc(*subs, func(sub *subscription) bool { return sub.wants(ev) }) {
 		return
 	}
 	if behind := s.queue.push(ev); behind > s.srv.limits.LagGrace {
-		s.slowOnce.Do(func() { close(s.slow) })
+		s.slowOnce.Do(func() { close(s.slow); s.Flush() })
 	}
 }
 
@@ -86,6 +95,7 @@ func (s *session) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
+		s.Flush() // the writer sees the end of ctx when it wakes
 		wg.Wait()
 		for _, sub := range s.subs {
 			s.srv.hub.Remove(s, sub.symbols)
@@ -98,7 +108,7 @@ func (s *session) run(ctx context.Context) {
 	go func() { defer wg.Done(); s.write(ctx) }()
 	go func() { defer wg.Done(); s.heartbeat(ctx) }()
 	if exp := s.identity.Expires; !exp.IsZero() {
-		t := time.AfterFunc(time.Until(exp), func() {
+		t := time.AfterFunc(time.Until(exp.Add(auth.Leeway)), func() {
 			s.srv.violation(s.conn, CloseUnauthorized, "token expired")
 		})
 		defer t.Stop()
@@ -363,12 +373,16 @@ func (s *session) write(ctx context.Context) {
 		delay.Stop()
 	}
 	for {
+		// One channel wakes the writer for events, for the end of the
+		// session and for a client cut off as slow: a plain receive costs
+		// less than a select, and this loop runs once per frame.
+		<-s.kick
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.slow:
 			return // the heartbeat cuts the client off
-		case <-s.kick:
+		default:
 		}
 		if delay != nil {
 			delay.Reset(s.srv.limits.BatchDelay)
@@ -378,10 +392,11 @@ func (s *session) write(ctx context.Context) {
 			case <-delay.C:
 			}
 		}
-		s.srv.metrics.QueueDepth.Observe(float64(s.queue.depth()))
-		for {
-			var shed shedding
-			evs, shed = s.queue.pop(evs[:0], s.srv.limits.BatchBytes)
+		for first := true; ; first = false {
+			evs, shed, depth := s.queue.pop(evs[:0], s.srv.limits.BatchBytes)
+			if first {
+				s.srv.metrics.QueueDepth.Observe(float64(depth))
+			}
 			if shed.dropped > 0 {
 				s.srv.metrics.Dropped.Add(float64(shed.dropped))
 				s.srv.metrics.Lagged.Inc()
@@ -425,12 +440,14 @@ func appendEvents(buf []byte, evs []*hub.Event) []byte {
 	return append(buf, "]}"...)
 }
 
+// writeFrame writes one frame after any reply being written. It sets no
+// deadline of its own: a write that blocks for good is ended by the
+// heartbeat, whose ping cannot get through either, or, while events keep
+// coming, by the lag grace.
 func (s *session) writeFrame(ctx context.Context, frame []byte) error {
 	s.replying.Lock()
 	defer s.replying.Unlock()
-	wctx, cancel := context.WithTimeout(ctx, s.srv.limits.WriteTimeout)
-	defer cancel()
-	err := s.conn.Write(wctx, websocket.MessageText, frame)
+	err := s.conn.Write(ctx, websocket.MessageText, frame)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.conn.Close(websocket.StatusInternalError, "write failed")
 	}
