@@ -96,6 +96,9 @@ func (s *session) run(ctx context.Context) {
 	defer func() {
 		cancel()
 		s.Flush() // the writer sees the end of ctx when it wakes
+		// The read failed, so the connection is done with; dropping it
+		// ends a write that is still blocked.
+		s.conn.CloseNow()
 		wg.Wait()
 		for _, sub := range s.subs {
 			s.srv.hub.Remove(s, sub.symbols)
@@ -440,14 +443,18 @@ func appendEvents(buf []byte, evs []*hub.Event) []byte {
 	return append(buf, "]}"...)
 }
 
-// writeFrame writes one frame after any reply being written. It sets no
-// deadline of its own: a write that blocks for good is ended by the
-// heartbeat, whose ping cannot get through either, or, while events keep
-// coming, by the lag grace.
+// writeFrame writes one frame after any reply being written. It gives the
+// write no deadline and no context, which would cost a timer per frame: a
+// write that blocks for good is ended by the heartbeat, whose ping cannot
+// get through either, or, while events keep coming, by the lag grace, and
+// the end of the session drops the connection under it.
 func (s *session) writeFrame(ctx context.Context, frame []byte) error {
 	s.replying.Lock()
 	defer s.replying.Unlock()
-	err := s.conn.Write(ctx, websocket.MessageText, frame)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	err := s.conn.Write(context.Background(), websocket.MessageText, frame)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.conn.Close(websocket.StatusInternalError, "write failed")
 	}
