@@ -80,15 +80,15 @@ func (h *Hub) readPubSub(shard int, r *reader) {
 
 // follower is the state of one pubsub reader, owned by its goroutine.
 type follower struct {
-	h              *Hub
-	r              *reader
-	shard          int
-	key, channel   string
-	touched        map[Subscriber]struct{}
-	started        bool   // the reader has found its start and signalled r.ready
-	last           string // the id of the last entry routed, or the start
-	unannounced    int    // quiet periods in a row that found entries
-	warnedSilently bool   // the warning about unannounced entries was logged
+	h            *Hub
+	r            *reader
+	shard        int
+	key, channel string
+	touched      map[Subscriber]struct{}
+	started      bool   // the reader has found its start and signalled r.ready
+	last         string // the id of the last entry routed, or the start
+	unannounced  int    // quiet periods in a row that found entries
+	warned       bool   // the warning about unannounced entries was logged
 }
 
 // session subscribes, catches up and routes notifications until an error,
@@ -238,10 +238,10 @@ func (f *follower) catchUp(reason string) error {
 // found entries: one may be a notification still in flight, two mean the
 // writers do not notify.
 func (f *follower) warnUnannounced(found int) {
-	if f.unannounced++; f.unannounced < 2 || f.warnedSilently {
+	if f.unannounced++; f.unannounced < 2 || f.warned {
 		return
 	}
-	f.warnedSilently = true
+	f.warned = true
 	f.h.log.Warnw("shard stream entries come without notifications; run the scorers with "+
 		"-stream-notify (LIVEFLOW_STREAM_NOTIFY) or the edges with -fanout xread",
 		"stream", f.key, "entries", found)
