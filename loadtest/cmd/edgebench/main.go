@@ -38,6 +38,7 @@ type config struct {
 	edgeBin    string
 	redisAddr  string
 	shards     int
+	notify     bool
 	clients    int
 	symbols    int
 	skew       float64
@@ -63,6 +64,8 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.redisAddr, "redis-addr", "",
 		"Redis host:port the edge reads; empty starts a private redis-server (needs -edge-bin)")
 	fs.IntVar(&c.shards, "shards", 16, "shard streams; must match the edge's -shards")
+	fs.BoolVar(&c.notify, "stream-notify", false,
+		"announce each write on the shard channels, as a scorer with -stream-notify does; needed by an edge with -fanout pubsub")
 	fs.IntVar(&c.clients, "clients", 10_000, "WebSocket clients")
 	fs.IntVar(&c.symbols, "symbols", 20, "underlyings in each client's watchlist")
 	fs.Float64Var(&c.skew, "watch-skew", 0.5, "watchlists draw an underlying with weight "+

@@ -97,7 +97,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*report, error) {
 		return nil, err
 	}
 	defer r.close()
-	w, err := stream.NewWriter(r.rdb, stream.WriterConfig{Shards: cfg.shards})
+	w, err := stream.NewWriter(r.rdb, stream.WriterConfig{Shards: cfg.shards, Notify: cfg.notify})
 	if err != nil {
 		return nil, err
 	}
