@@ -43,6 +43,7 @@ type Hub struct {
 	fanout  Fanout
 	log     Logger
 	metrics *Metrics
+	health  health
 	ctx     context.Context
 	stop    context.CancelFunc
 	wg      sync.WaitGroup

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -323,20 +324,42 @@ func TestReaderSurvivesRedisRestart(t *testing.T) {
 		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialerRetries: 1})
 		t.Cleanup(func() { rdb.Close() })
 		m := hub.NewMetrics(prometheus.NewRegistry())
-		h := hub.New(rdb, shards, &testkit.Logs{}, m, hub.WithFanout(f))
+		var mu sync.Mutex
+		var changes []hub.Health
+		h := hub.New(rdb, shards, &testkit.Logs{}, m, hub.WithFanout(f), hub.WithHealth(func(hl hub.Health) {
+			mu.Lock()
+			defer mu.Unlock()
+			changes = append(changes, hl)
+		}))
 		t.Cleanup(func() { hubtest.Close(t, h, rdb) })
 		e := &hubEnv{rdb: rdb, hub: h, m: m}
+		healthChanges := func() []hub.Health {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(changes)
+		}
 
 		sub := &recorder{}
 		e.add(t, sub, "AAPL")
 		e.xadd(t, "AAPL", `{"n":"before"}`)
 		sub.waitFor(t, "before")
+		if got := healthChanges(); len(got) != 0 || !h.Health().OK {
+			t.Fatalf("health changes %+v before any failure, want none", got)
+		}
 
 		srv.Kill()
-		eventually(t, "the lost connection is counted", func() bool {
-			return testutil.ToFloat64(m.RedisErrors) >= 1
+		eventually(t, "the lost connection is counted and reported", func() bool {
+			got := healthChanges()
+			return testutil.ToFloat64(m.RedisErrors) >= 1 && len(got) == 1 && !got[0].OK && got[0].Reason != ""
 		})
+		if h.Health().OK {
+			t.Error("Health() is OK while Redis is down")
+		}
 		startRedis(t, port)
+		eventually(t, "the recovery is reported", func() bool {
+			got := healthChanges()
+			return len(got) == 2 && got[1].OK && h.Health().OK
+		})
 		// The restarted server is empty; its entry ids are still later than
 		// the reader's last one because they start at the current time.
 		e.xadd(t, "AAPL", `{"n":"after"}`)

@@ -43,12 +43,14 @@ func (h *Hub) readXRead(shard int, r *reader) {
 			Streams: []string{key, last}, Count: 1000, Block: blockFor,
 		}).Result()
 		if errors.Is(err, redis.Nil) {
+			h.health.report(shard, nil)
 			continue // nothing new within blockFor
 		}
 		if err != nil {
 			if h.ctx.Err() != nil {
 				return
 			}
+			h.health.report(shard, err)
 			h.metrics.RedisErrors.Inc()
 			h.log.Warnw("reading shard stream failed; retrying", "stream", key, "err", err)
 			h.sleep(backoff)
@@ -56,6 +58,7 @@ func (h *Hub) readXRead(shard int, r *reader) {
 			continue
 		}
 		backoff = 50 * time.Millisecond
+		h.health.report(shard, nil)
 		for _, s := range res {
 			for _, m := range s.Messages {
 				last = m.ID

@@ -66,6 +66,7 @@ func (h *Hub) readPubSub(shard int, r *reader) {
 		if err == nil || h.ctx.Err() != nil {
 			return
 		}
+		h.health.report(shard, err)
 		h.metrics.RedisErrors.Inc()
 		if !subscribed {
 			h.log.Warnw("cannot subscribe to a shard channel; retrying", "channel", f.channel, "err", err)
@@ -106,6 +107,7 @@ func (f *follower) session() (subscribed bool, err error) {
 	if err := f.confirm(ps); err != nil {
 		return false, err
 	}
+	f.h.health.report(f.shard, nil)
 	if !f.started {
 		f.last = f.h.tail(f.key)
 		f.h.start(f.r, f.last)
