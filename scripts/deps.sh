@@ -4,6 +4,7 @@
 #
 #   scripts/deps.sh redis     redis-server, for `make run` and the tests
 #   scripts/deps.sh toolchain go, java and mvn, which the tests need
+#   scripts/deps.sh browser   node, npm and Debian's chromium, for the web app's tests
 set -euo pipefail
 
 say() { echo "deps: $*" >&2; }
@@ -37,7 +38,14 @@ toolchain)
   command -v java >/dev/null || die "java is missing: install Java 17+ (the real Kafka broker of the tests runs on it)"
   command -v mvn >/dev/null || apt_install maven "to fetch the Apache Kafka jars for the real-broker tests"
   ;;
+browser)
+  command -v node >/dev/null || die "node is missing: install Node.js 20 or newer (the web app is built and tested with it)"
+  command -v npm >/dev/null || die "npm is missing: install npm (it fetches the web app's packages from the npm registry)"
+  # The browser tests drive Debian's Chromium; playwright's own browser
+  # downloads are never used.
+  command -v chromium >/dev/null || apt_install chromium "for the web app's browser tests (playwright-core drives it)"
+  ;;
 *)
-  die "usage: $0 redis|toolchain"
+  die "usage: $0 redis|toolchain|browser"
   ;;
 esac
