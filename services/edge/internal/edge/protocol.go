@@ -15,6 +15,7 @@
 //	{"op":"error","code":"bad_filter","message":"...","id":"s1"}
 //	{"op":"events","events":[{...},{...}]}
 //	{"op":"lagged","dropped":212,"first":"3-1796308200031-0","last":"3-1796308200410-4"}
+//	{"op":"status","feed":"degraded","message":"..."}
 //
 // An error reply leaves the connection open; only the close codes below end it.
 package edge
@@ -27,6 +28,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/liveflow/liveflow/pkg/filter"
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
 
@@ -62,10 +64,10 @@ const (
 )
 
 type request struct {
-	Op       string  `json:"op"`
-	ID       string  `json:"id"`
-	Filter   *filter `json:"filter"`
-	Snapshot int     `json:"snapshot"` // latest matching events to send with "subscribed"
+	Op       string         `json:"op"`
+	ID       string         `json:"id"`
+	Filter   *filter.Filter `json:"filter"`
+	Snapshot int            `json:"snapshot"` // latest matching events to send with "subscribed"
 	// ResumeFrom is the id of the last event the client saw, or a list of
 	// them, ideally the last of each shard.
 	ResumeFrom json.RawMessage `json:"resume_from"`
@@ -87,6 +89,8 @@ type reply struct {
 	Snapshot []json.RawMessage `json:"snapshot,omitempty"`
 	Resume   string            `json:"resume,omitempty"` // "complete" or "gap"
 	Missed   []json.RawMessage `json:"missed,omitempty"`
+
+	Feed string `json:"feed,omitempty"` // with "status": "ok" or "degraded"
 
 	// A lagged notice: how many events were dropped, and the ids of the
 	// first and last of them.
@@ -119,56 +123,6 @@ func laggedReply(s shedding) reply {
 func (r reply) encode() []byte {
 	b, _ := json.Marshal(r) // a reply of strings always encodes
 	return b
-}
-
-// maxSymbols bounds the symbols of one subscription.
-const maxSymbols = 1000
-
-// normalizeSymbols validates the underlyings of a filter, upper-cases them
-// and removes duplicates.
-func normalizeSymbols(in []string) ([]string, error) {
-	if len(in) == 0 {
-		return nil, fmt.Errorf("filter.symbols is empty")
-	}
-	if len(in) > maxSymbols {
-		return nil, fmt.Errorf("filter.symbols has %d entries, at most %d allowed", len(in), maxSymbols)
-	}
-	seen := make(map[string]bool, len(in))
-	out := make([]string, 0, len(in))
-	for _, s := range in {
-		if s == "*" {
-			if len(in) > 1 {
-				return nil, fmt.Errorf("the whole feed (*) is a subscription of its own; do not list underlyings with it")
-			}
-			return []string{"*"}, nil
-		}
-		u, ok := root(s)
-		if !ok {
-			return nil, fmt.Errorf("symbol %q is not an underlying (1 to 6 letters or digits)", s)
-		}
-		if !seen[u] {
-			seen[u] = true
-			out = append(out, u)
-		}
-	}
-	return out, nil
-}
-
-func root(s string) (string, bool) {
-	if len(s) == 0 || len(s) > 6 {
-		return "", false
-	}
-	b := []byte(s)
-	for i, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z':
-			b[i] = c - 'a' + 'A'
-		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		default:
-			return "", false
-		}
-	}
-	return string(b), true
 }
 
 // parseResume reads resume_from, a string or a list of event ids

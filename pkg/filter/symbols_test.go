@@ -1,4 +1,4 @@
-package edge
+package filter
 
 import (
 	"slices"
@@ -26,18 +26,18 @@ func TestNormalizeSymbols(t *testing.T) {
 		{name: "option symbol", in: []string{"AAPL  240119C00190000"}, wantErr: "not an underlying"},
 		{name: "space", in: []string{"BRK B"}, wantErr: `"BRK B"`},
 		{name: "non-ASCII letter", in: []string{"ÄPL"}, wantErr: "not an underlying"},
-		{name: "too many", in: make([]string, maxSymbols+1), wantErr: "at most 1000"},
+		{name: "too many", in: make([]string, MaxSymbols+1), wantErr: "at most 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := normalizeSymbols(tt.in)
+			got, err := NormalizeSymbols(tt.in)
 			switch {
 			case tt.wantErr != "":
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("normalizeSymbols(%q) = %q, %v; want an error naming %s", tt.in, got, err, tt.wantErr)
+					t.Errorf("NormalizeSymbols(%q) = %q, %v; want an error naming %s", tt.in, got, err, tt.wantErr)
 				}
 			case err != nil || !slices.Equal(got, tt.want):
-				t.Errorf("normalizeSymbols(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+				t.Errorf("NormalizeSymbols(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 			}
 		})
 	}
@@ -52,7 +52,7 @@ func FuzzNormalizeSymbols(f *testing.F) {
 	f.Add("brk1", "ÿ")
 	f.Fuzz(func(t *testing.T, a, b string) {
 		in := []string{a, b}
-		got, err := normalizeSymbols(in)
+		got, err := NormalizeSymbols(in)
 		if in[0] != a || in[1] != b {
 			t.Fatalf("input modified to %q", in)
 		}
@@ -60,15 +60,15 @@ func FuzzNormalizeSymbols(f *testing.F) {
 			return
 		}
 		if len(got) == 0 || len(got) > 2 || (len(got) == 2) != !strings.EqualFold(a, b) {
-			t.Fatalf("normalizeSymbols(%q, %q) = %q: wrong de-duplication", a, b, got)
+			t.Fatalf("NormalizeSymbols(%q, %q) = %q: wrong de-duplication", a, b, got)
 		}
 		for _, s := range got {
 			if len(s) < 1 || len(s) > 6 || strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
-				t.Fatalf("normalizeSymbols(%q, %q) accepted %q", a, b, s)
+				t.Fatalf("NormalizeSymbols(%q, %q) accepted %q", a, b, s)
 			}
 		}
 		if got[0] != strings.ToUpper(a) {
-			t.Fatalf("normalizeSymbols(%q, %q)[0] = %q, want %q", a, b, got[0], strings.ToUpper(a))
+			t.Fatalf("NormalizeSymbols(%q, %q)[0] = %q, want %q", a, b, got[0], strings.ToUpper(a))
 		}
 	})
 }
