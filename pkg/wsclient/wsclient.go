@@ -23,6 +23,8 @@ type Message struct {
 	Resume   string            `json:"resume,omitempty"`   // "complete" or "gap", after resume_from
 	Missed   []json.RawMessage `json:"missed,omitempty"`   // events missed since resume_from
 
+	Feed string `json:"feed,omitempty"` // with "status": "ok" or "degraded"
+
 	// With "lagged": the client fell behind and this many of its oldest
 	// waiting events, from id First to id Last, were dropped.
 	Dropped int    `json:"dropped,omitempty"`

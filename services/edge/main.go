@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -122,7 +123,21 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		ops.EnableProfiling()
 	}
 	ops.AddCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-	h := hub.New(rdb, cfg.shards, log.Sugar(), hub.NewMetrics(ops.Registry), hub.WithFanout(cfg.fanout))
+	// The hub reports its health to the server, which tells the clients;
+	// the server is made after the hub, so reports wait for it.
+	var server atomic.Pointer[edge.Server]
+	health := func(hl hub.Health) {
+		if srv := server.Load(); srv != nil {
+			srv.SetStatus("redis", hl.OK, hl.Reason)
+		}
+		if !hl.OK {
+			log.Warn("feed degraded", zap.String("reason", hl.Reason))
+		} else {
+			log.Info("feed recovered")
+		}
+	}
+	h := hub.New(rdb, cfg.shards, log.Sugar(), hub.NewMetrics(ops.Registry),
+		hub.WithFanout(cfg.fanout), hub.WithHealth(health))
 	defer h.Close()
 
 	var origins []string
@@ -145,6 +160,10 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		Origins: origins,
 		Auth:    authn,
 	}, edge.NewMetrics(ops.Registry))
+	server.Store(srv)
+	if hl := h.Health(); !hl.OK {
+		srv.SetStatus("redis", hl.OK, hl.Reason)
+	}
 	srv.Register(ops.Mux())
 
 	httpCtx, stopHTTP := context.WithCancel(context.Background())

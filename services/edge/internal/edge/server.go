@@ -1,12 +1,16 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,8 +89,44 @@ type Server struct {
 	mu       sync.Mutex
 	closing  bool // set by Shutdown; no session starts after it
 	sessions map[*session]struct{}
-	users    map[string]int // open connections per authenticated user
+	users    map[string]int    // open connections per authenticated user
+	degraded map[string]string // source -> why it is degraded
+	status   []byte            // the status frame of degraded, nil while all is well
 	wg       sync.WaitGroup
+}
+
+// SetStatus records whether one source of the feed works, e.g. "redis" for
+// the node's own reading of the event streams, and tells every client when
+// the feed as a whole turns degraded, changes its reason, or recovers.
+// Clients that connect while it is degraded are told at once.
+func (s *Server) SetStatus(source string, ok bool, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was := s.status
+	if ok {
+		delete(s.degraded, source)
+	} else {
+		s.degraded[source] = reason
+	}
+	s.status = nil
+	if len(s.degraded) > 0 {
+		reasons := make([]string, 0, len(s.degraded))
+		for _, src := range slices.Sorted(maps.Keys(s.degraded)) {
+			reasons = append(reasons, s.degraded[src])
+		}
+		s.status = reply{Op: "status", Feed: "degraded", Message: strings.Join(reasons, "; ")}.encode()
+	}
+	frame := s.status
+	switch {
+	case bytes.Equal(was, s.status):
+		return
+	case frame == nil:
+		frame = reply{Op: "status", Feed: "ok"}.encode()
+	}
+	s.metrics.Degraded.Set(float64(len(s.degraded)))
+	for sess := range s.sessions {
+		sess.tell(frame)
+	}
 }
 
 // NewServer returns a Server.
@@ -99,6 +139,7 @@ func NewServer(h *hub.Hub, cfg Config, m *Metrics) *Server {
 	return &Server{
 		hub: h, limits: cfg.Limits.withDefaults(), origins: cfg.Origins, auth: a, metrics: m,
 		ctx: ctx, shutdown: cancel, sessions: make(map[*session]struct{}), users: make(map[string]int),
+		degraded: make(map[string]string),
 	}
 }
 
@@ -140,6 +181,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions[sess] = struct{}{}
+	if s.status != nil {
+		sess.tell(s.status)
+	}
 	if id.User != "" {
 		s.users[id.User]++
 	}
@@ -233,6 +277,7 @@ type Metrics struct {
 	Dropped        prometheus.Counter   // events shed from the queues of clients behind
 	Lagged         prometheus.Counter   // lagged notices sent
 	Closes         *prometheus.CounterVec
+	Degraded       prometheus.Gauge // sources of the feed that are degraded
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -282,7 +327,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Closes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "liveflow_edge_violation_closes_total", Help: "Connections closed for breaking a rule, by close code.",
 	}, []string{"code"})
-	reg.MustRegister(m.Subscriptions, m.Bytes, m.QueueDepth, m.Dropped, m.Lagged, m.Closes)
+	m.Degraded = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "liveflow_edge_degraded_sources", Help: "Sources of the feed (Redis, the upstream feed) currently degraded.",
+	})
+	reg.MustRegister(m.Subscriptions, m.Bytes, m.QueueDepth, m.Dropped, m.Lagged, m.Closes, m.Degraded)
 	reg.MustRegister(m.Connections, m.Rejected, m.Requests, m.ProtocolErrors, m.Events, m.Frames,
 		m.SlowClosed, m.DeadClosed)
 	return m

@@ -148,3 +148,49 @@ func TestShutdownSpreadsCloses(t *testing.T) {
 		t.Errorf("last client closed %s after the drain began; closes were not spread", last)
 	}
 }
+
+func TestClientsAreToldTheFeedStatus(t *testing.T) {
+	t.Parallel()
+	e := newEdge(t, edge.Limits{})
+	early := e.dial(t)
+	subscribe(t, early, "s", "AAPL")
+
+	e.srv.SetStatus("redis", false, "the event store is unreachable")
+	if m := read(t, early); m.Op != "status" || m.Feed != "degraded" || !strings.Contains(m.Message, "unreachable") {
+		t.Fatalf("connected client got %s, want a degraded status", show(m))
+	}
+	late := e.dial(t)
+	if m := read(t, late); m.Op != "status" || m.Feed != "degraded" {
+		t.Fatalf("a client connecting while degraded got %s first, want the status", show(m))
+	}
+	if got := testutil.ToFloat64(e.m.Degraded); got != 1 {
+		t.Errorf("degraded sources = %v, want 1", got)
+	}
+
+	// A second source adds its reason; the same report again says nothing.
+	e.srv.SetStatus("feed", false, "the upstream feed is stalled")
+	e.srv.SetStatus("feed", false, "the upstream feed is stalled")
+	for _, c := range []*wsclient.Client{early, late} {
+		if m := read(t, c); m.Op != "status" || !strings.Contains(m.Message, "stalled") ||
+			!strings.Contains(m.Message, "unreachable") {
+			t.Fatalf("got %s, want both reasons", show(m))
+		}
+	}
+
+	e.srv.SetStatus("redis", true, "")
+	e.srv.SetStatus("feed", true, "")
+	for _, c := range []*wsclient.Client{early, late} {
+		m := read(t, c)
+		for m.Op == "status" && m.Feed == "degraded" {
+			m = read(t, c) // the status after the first recovery, which may be sent or replaced
+		}
+		if m.Op != "status" || m.Feed != "ok" {
+			t.Fatalf("got %s, want the feed back to ok", show(m))
+		}
+	}
+	// Events still flow to a client that was told.
+	e.xadd(t, "AAPL", `{"n":"after"}`)
+	if got := events(t, early, 1); !strings.Contains(got[0], `"n":"after"`) {
+		t.Errorf("after recovery got %q", got)
+	}
+}

@@ -31,6 +31,10 @@ type session struct {
 	slowOnce sync.Once
 	slow     chan struct{} // closed when the client stayed behind too long
 
+	// status is a status frame the writer sends before any further event;
+	// the newest replaces one not sent yet.
+	status atomic.Pointer[[]byte]
+
 	// replying is held by the read loop while it handles a request and
 	// writes the reply, and by the writer while it writes events, so the
 	// first events of a subscription cannot overtake its "subscribed".
@@ -79,6 +83,12 @@ func (s *session) Send(ev *hub.Event) {
 	if behind := s.queue.push(ev); behind > s.srv.limits.LagGrace {
 		s.slowOnce.Do(func() { close(s.slow); s.Flush() })
 	}
+}
+
+// tell has the writer send a status frame ahead of further events.
+func (s *session) tell(frame []byte) {
+	s.status.Store(&frame)
+	s.Flush()
 }
 
 // Flush wakes the writer for what Send queued.
@@ -393,6 +403,11 @@ func (s *session) write(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-delay.C:
+			}
+		}
+		if st := s.status.Swap(nil); st != nil {
+			if err := s.writeFrame(ctx, *st); err != nil {
+				return
 			}
 		}
 		for first := true; ; first = false {
