@@ -208,7 +208,7 @@ func TestRunServesUntilCanceled(t *testing.T) {
 		t.Fatalf("after subscribing got %+v, %v; want one event", m, err)
 	}
 	// The hub counts a delivery after handing it over, so poll.
-	for _, body := get("/metrics"); !strings.Contains(body, "liveflow_edge_deliveries_total 1\n") ||
+	for _, body := get("/metrics"); !strings.Contains(body, "liveflow_edge_routed_total 1\n") ||
 		!strings.Contains(body, "liveflow_edge_connections 1\n"); _, body = get("/metrics") {
 		if time.Now().After(deadline) {
 			t.Fatalf("/metrics lacks the edge series:\n%s", body)

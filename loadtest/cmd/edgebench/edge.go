@@ -117,7 +117,7 @@ func tail(path string) string {
 var edgeSeries = []string{
 	"process_cpu_seconds_total",
 	"process_resident_memory_bytes",
-	"liveflow_edge_deliveries_total",
+	"liveflow_edge_routed_total",
 	"liveflow_edge_events_sent_total",
 	"liveflow_edge_event_frames_total",
 }

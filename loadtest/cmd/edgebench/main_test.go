@@ -51,17 +51,17 @@ func TestParseMetrics(t *testing.T) {
 process_cpu_seconds_total 12.5
 liveflow_edge_closes_total{reason="slow"} 2
 liveflow_edge_closes_total{reason="ping"} 3
-liveflow_edge_deliveries_total 1.5e+06
+liveflow_edge_routed_total 1.5e+06
 process_cpu_seconds_total_other 99
 `
 	names := []string{"process_cpu_seconds_total", "liveflow_edge_closes_total",
-		"liveflow_edge_deliveries_total"}
+		"liveflow_edge_routed_total"}
 	got, err := parseMetrics(strings.NewReader(page), names)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got["process_cpu_seconds_total"] != 12.5 || got["liveflow_edge_closes_total"] != 5 ||
-		got["liveflow_edge_deliveries_total"] != 1.5e6 {
+		got["liveflow_edge_routed_total"] != 1.5e6 {
 		t.Errorf("parseMetrics = %v", got)
 	}
 }

@@ -31,7 +31,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "liveflow_edge_stream_entries_total", Help: "Entries read from the shard streams.",
 		}),
 		Deliveries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "liveflow_edge_deliveries_total", Help: "Events handed to subscribers (one per subscriber).",
+			Name: "liveflow_edge_routed_total", Help: "Events offered to connections whose subscriptions name the underlying, before their filters (liveflow_edge_events_sent_total counts those written).",
 		}),
 		BadEntries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "liveflow_edge_bad_entries_total", Help: "Stream entries skipped as malformed.",
