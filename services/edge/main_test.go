@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -193,7 +194,7 @@ func TestRunServesUntilCanceled(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	c, err := wsclient.Dial(wctx, "ws://"+addr+"/ws")
 	if err != nil {
@@ -214,6 +215,29 @@ func TestRunServesUntilCanceled(t *testing.T) {
 			t.Fatalf("/metrics lacks the edge series:\n%s", body)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+
+	// A client that never finishes its handshake (slowloris) is dropped once
+	// the header deadline passes, and the node keeps serving the others.
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := slow.Write([]byte("GET /ws HTTP/1.1\r\nHost: edge\r\nUpgrade: websocket\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	if _, err := io.Copy(io.Discard, slow); err != nil {
+		t.Fatalf("the half-open handshake was not closed by the node: %v", err)
+	}
+	if took := time.Since(start); took < 4*time.Second {
+		t.Errorf("half-open handshake closed after %s, before its deadline", took)
+	}
+	hubtest.XAdd(t, rdb, 4, "AAPL", `{"n":"b"}`)
+	if m, err := c.Read(wctx); err != nil || m.Op != "events" {
+		t.Fatalf("after the slow handshake got %+v, %v; want the next event", m, err)
 	}
 
 	stop()

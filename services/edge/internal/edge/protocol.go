@@ -53,6 +53,9 @@ const (
 	CloseTooManyConnections   = websocket.StatusCode(4004) // the user holds as many connections as allowed
 	CloseTooManySubscriptions = websocket.StatusCode(4005) // one subscription more than allowed
 	CloseRateLimited          = websocket.StatusCode(4006) // requests came faster than allowed
+	// CloseBadUTF8 closes a client that sent a text frame that is not UTF-8
+	// (RFC 6455's Invalid Frame Payload Data).
+	CloseBadUTF8 = websocket.StatusInvalidFramePayloadData
 	// CloseTooBig is sent by the WebSocket library for a client frame over
 	// the size limit.
 	CloseTooBig = websocket.StatusMessageTooBig

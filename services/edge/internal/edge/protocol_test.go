@@ -230,6 +230,7 @@ func TestMisbehavingClientIsClosed(t *testing.T) {
 		want  websocket.StatusCode
 	}{
 		{"binary frame", websocket.MessageBinary, `{"op":"ping"}`, edge.CloseNotText},
+		{"text frame that is not UTF-8", websocket.MessageText, "{\"op\":\"ping\",\"id\":\"\xff\xfe\"}", edge.CloseBadUTF8},
 		{"frame over the read limit", websocket.MessageText,
 			`{"op":"ping","id":"` + strings.Repeat("x", 2048) + `"}`, websocket.StatusMessageTooBig},
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
@@ -134,6 +135,10 @@ func (s *session) run(ctx context.Context) {
 		}
 		if typ != websocket.MessageText {
 			s.srv.violation(s.conn, CloseNotText, "the protocol uses JSON text frames")
+			return
+		}
+		if !utf8.Valid(data) {
+			s.srv.violation(s.conn, CloseBadUTF8, "a text frame that is not UTF-8")
 			return
 		}
 		if !s.requests.Allow() {
