@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/coder/websocket v1.8.15
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/hamba/avro/v2 v2.31.0
 	github.com/liveflow/liveflow/schemas v0.0.0
 	github.com/peterbourgon/ff/v3 v3.4.0
