@@ -1,0 +1,63 @@
+package redisconn
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/liveflow/liveflow/pkg/localredis/redistest"
+)
+
+func TestNewPicksTheClientKind(t *testing.T) {
+	cases := []struct {
+		addrs   string
+		mode    Mode
+		cluster bool
+		err     string
+	}{
+		{addrs: "127.0.0.1:6379"},
+		{addrs: " 127.0.0.1:6379 ,", mode: ModeSingle},
+		{addrs: "a:7000,b:7001,c:7002", cluster: true},
+		{addrs: "redis-cluster:6379", mode: ModeCluster, cluster: true},
+		{addrs: "a:7000,b:7001", mode: ModeSingle, err: "takes one address"},
+		{addrs: "", err: "no redis address"},
+		{addrs: "localhost", err: "want host:port"},
+		{addrs: "a:0", err: "port"},
+		{addrs: "a:1", mode: "sentinel", err: "want auto, single or cluster"},
+	}
+	for _, c := range cases {
+		rdb, err := New(c.addrs, Options{Mode: c.mode})
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("New(%q, %q) error %v, want one containing %q", c.addrs, c.mode, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("New(%q, %q): %v", c.addrs, c.mode, err)
+			continue
+		}
+		_, isCluster := rdb.(*redis.ClusterClient)
+		if isCluster != c.cluster {
+			t.Errorf("New(%q, %q) is a cluster client: %v, want %v", c.addrs, c.mode, isCluster, c.cluster)
+		}
+		rdb.Close()
+	}
+}
+
+func TestSingleServerAnswers(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb, err := New(srv.Addr(), Options{PoolSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if err := rdb.Set(context.Background(), "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.Get(context.Background(), "k").Val(); got != "v" {
+		t.Errorf("GET k = %q", got)
+	}
+}
