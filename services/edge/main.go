@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/liveflow/liveflow/pkg/redisconn"
 	"github.com/liveflow/liveflow/pkg/stream"
 	"github.com/liveflow/liveflow/pkg/svc"
 	"github.com/liveflow/liveflow/services/edge/internal/edge"
@@ -24,6 +24,7 @@ import (
 type config struct {
 	httpAddr   string
 	redisAddr  string
+	redisMode  string
 	shards     int
 	fanout     hub.Fanout
 	origins    string
@@ -46,7 +47,8 @@ func parse(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
 	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "address of /ws, the live page, /healthz, /readyz and /metrics")
-	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis address host:port")
+	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis host:port, or comma-separated seed nodes of a Redis Cluster")
+	fs.StringVar(&c.redisMode, "redis-mode", "auto", "auto (a cluster when -redis-addr lists several nodes), single or cluster")
 	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the scorers")
 	fs.TextVar(&c.fanout, "fanout", hub.FanoutXRead, "how shard readers learn of new events: xread (XREAD BLOCK), or pubsub (the "+
 		"scorers' notifications, which needs scorers run with -stream-notify)")
@@ -76,6 +78,10 @@ func (c config) validate() error {
 		return errors.New("-http-addr is empty")
 	case c.redisAddr == "":
 		return errors.New("-redis-addr is empty")
+	case badAddrs(c.redisAddr) != nil:
+		return fmt.Errorf("-redis-addr: %w", badAddrs(c.redisAddr))
+	case c.redisMode != "auto" && c.redisMode != "single" && c.redisMode != "cluster":
+		return fmt.Errorf("-redis-mode %q: want auto, single or cluster", c.redisMode)
 	case c.shards < 1 || c.shards > 1024:
 		return fmt.Errorf("-shards %d: want 1 to 1024", c.shards)
 	case c.maxSubs < 1:
@@ -100,6 +106,11 @@ func (c config) validate() error {
 	return nil
 }
 
+func badAddrs(addrs string) error {
+	_, err := redisconn.Parse(addrs)
+	return err
+}
+
 func main() {
 	var cfg config
 	svc.Main("edge", func(args []string) (svc.Common, error) {
@@ -110,12 +121,14 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config, log *zap.Logger) error {
-	rdb := redis.NewClient(&redis.Options{
-		Addr: cfg.redisAddr, ContextTimeoutEnabled: true,
-		// One connection per shard reader blocks in XREAD; leave room for
-		// readiness checks.
-		PoolSize: cfg.shards + 4,
+	// One connection per shard reader blocks in XREAD; leave room for
+	// history reads and readiness checks.
+	rdb, err := redisconn.New(cfg.redisAddr, redisconn.Options{
+		Mode: redisconn.Mode(cfg.redisMode), PoolSize: cfg.shards + 4,
 	})
+	if err != nil {
+		return fmt.Errorf("-redis-addr: %w", err)
+	}
 	defer rdb.Close()
 
 	ops := svc.NewOps()

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestParse(t *testing.T) {
 	defaults := config{
-		httpAddr: ":8080", redisAddr: "127.0.0.1:6379", shards: stream.DefaultShards,
+		httpAddr: ":8080", redisAddr: "127.0.0.1:6379", redisMode: "auto", shards: stream.DefaultShards,
 		maxSubs: 64, maxConns: 100, queueLen: 4096, queueBytes: 4 << 20, lagGrace: 5 * time.Second,
 		reqRate: 20, reqBurst: 40,
 		pingEvery: 20 * time.Second, drainGrace: 10 * time.Second, drainOver: 5 * time.Second,
@@ -58,6 +58,10 @@ func TestParse(t *testing.T) {
 			}},
 		{name: "flag wins over environment", args: []string{"-shards", "4"},
 			env: map[string]string{"LIVEFLOW_SHARDS": "8"}, want: func(c *config) { c.shards = 4 }},
+		{name: "cluster seeds", args: []string{"-redis-addr", "r1:7000,r2:7001", "-redis-mode", "cluster"},
+			want: func(c *config) { c.redisAddr, c.redisMode = "r1:7000,r2:7001", "cluster" }},
+		{name: "bad redis address", args: []string{"-redis-addr", "r1"}, wantErr: "-redis-addr"},
+		{name: "bad redis mode", args: []string{"-redis-mode", "sentinel"}, wantErr: "-redis-mode"},
 		{name: "no shards", args: []string{"-shards", "0"}, wantErr: "-shards 0"},
 		{name: "negative shards", args: []string{"-shards", "-1"}, wantErr: "-shards -1"},
 		{name: "too many shards", args: []string{"-shards", "1025"}, wantErr: "-shards 1025"},
