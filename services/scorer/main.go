@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/liveflow/liveflow/pkg/flow"
+	"github.com/liveflow/liveflow/pkg/record"
 	"github.com/liveflow/liveflow/pkg/score"
 	"github.com/liveflow/liveflow/pkg/stream"
 	"github.com/liveflow/liveflow/pkg/svc"
@@ -34,6 +37,9 @@ type config struct {
 	notify     bool
 	scoring    score.Config
 	stateTopic string
+	flowTopic  string
+	flowKeep   time.Duration
+	registry   string
 	checkpoint time.Duration
 	session    time.Duration
 	opsAddr    string
@@ -53,6 +59,9 @@ func parse(args []string) (config, error) {
 	fs.DurationVar(&c.ttl, "stream-ttl", 24*time.Hour, "a shard stream idle this long expires")
 	fs.BoolVar(&c.notify, "stream-notify", false, "also announce each append on the shard's Pub/Sub channel flow:{n}:live, for edges run with -fanout pubsub")
 	fs.StringVar(&c.stateTopic, "state-topic", topics.ScorerState, "compacted topic for checkpoints of the scoring state; empty turns them off")
+	fs.StringVar(&c.flowTopic, "flow-topic", topics.Flow, "topic that receives every scored event as an Avro record keyed by underlying; empty turns it off")
+	fs.DurationVar(&c.flowKeep, "flow-retention", topics.DefaultFlowRetention, "retention of the flow topic when the scorer creates it")
+	fs.StringVar(&c.registry, "schema-registry", "", "URL of a Confluent-compatible schema registry; when set, flow records carry its schema id instead of the single-object header")
 	fs.DurationVar(&c.session, "session-timeout", 10*time.Second, "a scorer silent this long loses its partitions to the others")
 	fs.DurationVar(&c.checkpoint, "checkpoint-interval", 5*time.Second, "how often changed scoring state is saved")
 	scoringFlags(fs, &c.scoring)
@@ -80,6 +89,15 @@ func (c config) validate() error {
 		return fmt.Errorf("-session-timeout %s: want at least 1s", c.session)
 	case c.checkpoint < 100*time.Millisecond:
 		return fmt.Errorf("-checkpoint-interval %s: want at least 100ms", c.checkpoint)
+	case c.flowTopic != "" && c.flowTopic == c.topic:
+		return fmt.Errorf("-flow-topic %q is the ticks topic", c.flowTopic)
+	case c.flowKeep < time.Minute:
+		return fmt.Errorf("-flow-retention %s: want at least 1m", c.flowKeep)
+	}
+	if c.registry != "" {
+		if u, err := url.Parse(c.registry); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-schema-registry %q: want an http:// or https:// URL", c.registry)
+		}
 	}
 	if err := c.scoring.Validate(); err != nil {
 		return err
@@ -144,6 +162,10 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	flowCodec, err := newFlowCodec(ctx, cfg)
+	if err != nil {
+		return err
+	}
 
 	ops := svc.NewOps()
 	if cfg.Pprof {
@@ -152,7 +174,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	s, err := scorer.New(scorer.Config{
 		Brokers: brokers, Topic: cfg.topic, TopicID: topicID, Group: cfg.group, ClientID: "liveflow-scorer",
 		Scoring: cfg.scoring, StateTopic: cfg.stateTopic, CheckpointEvery: cfg.checkpoint,
-		SessionTimeout: cfg.session,
+		SessionTimeout: cfg.session, FlowTopic: cfg.flowTopic, FlowCodec: flowCodec,
 	}, w, log.Sugar(), scorer.NewMetrics(ops.Registry))
 	if err != nil {
 		return err
@@ -166,7 +188,8 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 
 	log.Info("scorer started", zap.Strings("brokers", brokers), zap.String("topic", cfg.topic),
 		zap.String("group", cfg.group), zap.String("redis", cfg.redisAddr), zap.Int("shards", cfg.shards),
-		zap.Bool("stream_notify", cfg.notify), zap.Stringer("ops", addr))
+		zap.Bool("stream_notify", cfg.notify), zap.String("flow_topic", cfg.flowTopic),
+		zap.Bool("schema_registry", cfg.registry != ""), zap.Stringer("ops", addr))
 	if err := s.Run(ctx); err != nil {
 		return err
 	}
@@ -193,14 +216,40 @@ func ensureTopics(ctx context.Context, log *zap.Logger, brokers []string, cfg co
 		return "", err
 	}
 	if cfg.stateTopic != "" {
-		state, err := topics.EnsureRetry(ctx, adm, cfg.stateTopic, have, topics.StateConfigs(16<<20), retry)
+		// Checkpoints are read by partition number: the state topic must be
+		// compacted and partitioned like the ticks.
+		if _, err := topics.EnsureSpecRetry(ctx, adm, topics.StateSpec(cfg.stateTopic, have, 16<<20), retry); err != nil {
+			return "", err
+		}
+	}
+	if cfg.flowTopic != "" {
+		res, err := topics.EnsureSpecRetry(ctx, adm, topics.FlowSpec(cfg.flowTopic, have, cfg.flowKeep), retry)
 		if err != nil {
 			return "", err
 		}
-		if state != have {
-			return "", fmt.Errorf("state topic %q has %d partitions but %q has %d; they must match",
-				cfg.stateTopic, state, cfg.topic, have)
+		for _, m := range res.Mismatches {
+			log.Warn("flow topic differs from the documented settings; keeping it (see docs/kafka.md)",
+				zap.String("topic", cfg.flowTopic), zap.String("setting", m.Setting),
+				zap.String("have", m.Have), zap.String("want", m.Want))
 		}
 	}
 	return topics.ID(ctx, adm, cfg.topic)
+}
+
+// newFlowCodec returns the flow records' codec: single-object encoding, or
+// registry framing after registering the schema when a registry is
+// configured.
+func newFlowCodec(ctx context.Context, cfg config) (*flow.Codec, error) {
+	codec, err := flow.NewCodec()
+	if err != nil || cfg.registry == "" || cfg.flowTopic == "" {
+		return codec, err
+	}
+	reg, err := record.NewRegistry(cfg.registry)
+	if err != nil {
+		return nil, err
+	}
+	if err := codec.UseRegistry(ctx, reg, record.Subject(cfg.flowTopic)); err != nil {
+		return nil, fmt.Errorf("schema registry %s: %w", cfg.registry, err)
+	}
+	return codec, nil
 }

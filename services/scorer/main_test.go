@@ -16,6 +16,9 @@ func TestParseRejectsBadSettings(t *testing.T) {
 		"no brokers": {"-kafka-brokers", " , "},
 		"not a flag": {"-nope"},
 		"bad number": {"-block-size", "many"},
+		"flow topic": {"-flow-topic", "options.ticks"},
+		"retention":  {"-flow-retention", "1s"},
+		"registry":   {"-schema-registry", "registry:8081"},
 	}
 	for name, args := range tests {
 		if _, err := parse(args); err == nil {

@@ -24,6 +24,7 @@ import (
 
 const (
 	topic      = "ticks"
+	flowTopic  = "flow"
 	partitions = 4
 	shards     = 4
 	waitLimit  = 10 * time.Second
@@ -46,7 +47,7 @@ type harness struct {
 
 func newHarness(tb testing.TB) *harness {
 	tb.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic, flowTopic))
 	if err != nil {
 		tb.Fatalf("kfake: %v", err)
 	}
@@ -173,6 +174,75 @@ func (h *harness) events(tb testing.TB) map[string][]flow.Event {
 	return out
 }
 
+// flowRecords reads the flow topic to its end and returns every event in
+// partition order, failing the test on a record that does not decode or
+// whose Kafka key is not its underlying.
+func (h *harness) flowRecords(tb testing.TB) []flow.Event {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	ends, err := h.adm.ListEndOffsets(ctx, flowTopic)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	need := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			need[o.Partition] = o.Offset
+		}
+	})
+	var out []flow.Event
+	if len(need) == 0 {
+		return out
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.ConsumeTopics(flowTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer cl.Close()
+	codec, err := flow.NewCodec()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for len(need) > 0 {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			tb.Fatalf("flow topic not read to its end %v within %s", need, waitLimit)
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			var e flow.Event
+			if err := codec.Decode(r.Value, &e); err != nil {
+				tb.Fatalf("flow record %d/%d: %v", r.Partition, r.Offset, err)
+			}
+			if string(r.Key) != e.Underlying {
+				tb.Fatalf("flow record %d/%d keyed %q, underlying %q", r.Partition, r.Offset, r.Key, e.Underlying)
+			}
+			out = append(out, e)
+			if r.Offset+1 >= need[r.Partition] {
+				delete(need, r.Partition)
+			}
+		})
+	}
+	return out
+}
+
+// flowByUnderlying groups flow events by underlying, dropping records whose
+// key was seen before, as a reader of the topic does.
+func flowByUnderlying(events []flow.Event) (byUnderlying map[string][]flow.Event, dups int) {
+	seen := map[string]bool{}
+	byUnderlying = map[string][]flow.Event{}
+	for _, e := range events {
+		if seen[e.Key] {
+			dups++
+			continue
+		}
+		seen[e.Key] = true
+		byUnderlying[e.Underlying] = append(byUnderlying[e.Underlying], e)
+	}
+	return byUnderlying, dups
+}
+
 func (h *harness) eventCount(tb testing.TB) int {
 	tb.Helper()
 	n := 0
@@ -197,8 +267,8 @@ type run struct {
 func (h *harness) newScorer(tb testing.TB, group string) *run {
 	tb.Helper()
 	r := &run{metrics: NewMetrics(prometheus.NewRegistry()), log: &testkit.Logs{}}
-	s, err := New(Config{Brokers: h.brokers, Topic: topic, Group: group, ClientID: "scorer-test"},
-		h.w, r.log, r.metrics)
+	s, err := New(Config{Brokers: h.brokers, Topic: topic, Group: group, ClientID: "scorer-test",
+		FlowTopic: flowTopic}, h.w, r.log, r.metrics)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -17,6 +17,10 @@ type Metrics struct {
 	CheckpointRecords prometheus.Counter
 	CheckpointErrors  prometheus.Counter
 	RestoreTime       prometheus.Histogram
+
+	FlowRecords  prometheus.Counter
+	FlowErrors   prometheus.Counter
+	FlowWaitTime prometheus.Histogram
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -67,6 +71,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "liveflow_scorer_restore_seconds", Help: "Time to read the state of newly assigned partitions.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 	})
+	m.FlowRecords = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "liveflow_scorer_flow_records_total",
+		Help: "Events Kafka acknowledged on the flow topic, replays included.",
+	})
+	m.FlowErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "liveflow_scorer_flow_errors_total",
+		Help: "Batches whose flow records Kafka refused; the scorer stops without committing them.",
+	})
+	m.FlowWaitTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "liveflow_scorer_flow_wait_seconds",
+		Help:    "Time from the end of a batch's Redis write until Kafka acknowledged its flow records.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	reg.MustRegister(m.FlowRecords, m.FlowErrors, m.FlowWaitTime)
 	reg.MustRegister(m.Ticks, m.Rejected, m.Events, m.Duplicates, m.RedisErrors, m.WriteTime, m.TickAge, m.Partitions,
 		m.CheckpointTime, m.CheckpointRecords, m.CheckpointErrors, m.RestoreTime)
 	return m

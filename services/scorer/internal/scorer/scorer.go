@@ -1,6 +1,7 @@
 // Package scorer consumes ticks from Kafka as a member of a consumer group,
-// scores them and appends the events to the Redis shard streams, committing
-// offsets only after Redis has acknowledged the events.
+// scores them, appends the events to the Redis shard streams and produces
+// them to the flow topic, committing offsets only after Redis and Kafka have
+// acknowledged the events.
 package scorer
 
 import (
@@ -40,6 +41,15 @@ type Config struct {
 	// SessionTimeout is how long the group waits for a silent member before
 	// giving its partitions to the others; 0 means the client's default.
 	SessionTimeout time.Duration
+
+	// FlowTopic receives every scored event as an Avro record keyed by
+	// underlying. Empty turns it off.
+	FlowTopic string
+	// FlowCodec encodes the flow records; nil means single-object
+	// encoding. A codec set up for a schema registry frames them for it.
+	FlowCodec *flow.Codec
+	// TickCodec decodes ticks; nil means single-object encoding only.
+	TickCodec *tick.Codec
 }
 
 // Logger receives the scorer's notable events; the service wires it to zap.
@@ -53,6 +63,7 @@ type Scorer struct {
 	cfg     Config
 	cl      *kgo.Client
 	w       *stream.Writer
+	flow    *flowSink // nil when Config.FlowTopic is empty
 	codec   *tick.Codec
 	log     Logger
 	metrics *Metrics
@@ -82,9 +93,12 @@ func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) 
 	if cfg.CheckpointEvery == 0 {
 		cfg.CheckpointEvery = 5 * time.Second
 	}
-	codec, err := tick.NewCodec()
-	if err != nil {
-		return nil, err
+	codec := cfg.TickCodec
+	if codec == nil {
+		var err error
+		if codec, err = tick.NewCodec(); err != nil {
+			return nil, err
+		}
 	}
 	s := &Scorer{
 		cfg: cfg, w: w, codec: codec, log: log, metrics: m, now: time.Now,
@@ -114,8 +128,19 @@ func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) 
 	if cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
 	}
+	if cfg.FlowTopic != "" {
+		f, err := newFlowSink(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.flow = f
+	}
+	var err error
 	s.cl, err = kgo.NewClient(opts...)
 	if err != nil {
+		if s.flow != nil {
+			s.flow.close()
+		}
 		return nil, fmt.Errorf("scorer: kafka client: %w", err)
 	}
 	return s, nil
@@ -125,12 +150,17 @@ func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) 
 func (s *Scorer) Client() *kgo.Client { return s.cl }
 
 // Run consumes until ctx ends, then commits what it marked, leaves the group
-// and closes the client. Events of a batch reach Redis before its offsets
-// are marked for commit, so a crash at any point replays ticks rather than
-// losing them, and the idempotent stream writer turns the replay into no new
-// entries.
+// and closes the client. Events of a batch reach Redis and the flow topic
+// before its offsets are marked for commit, so a crash at any point replays
+// ticks rather than losing them; the idempotent stream writer turns the
+// replay into no new entries, while the flow topic may receive events again
+// under the same keys. Run returns an error only when Kafka refuses a flow
+// record for good; the batch's offsets are then not committed.
 func (s *Scorer) Run(ctx context.Context) error {
 	defer func() {
+		if s.flow != nil {
+			s.flow.close()
+		}
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.cl.CommitMarkedOffsets(cctx); err != nil {
 			s.log.Warnw("final offset commit failed; ticks will be replayed", "err", err)
@@ -163,8 +193,17 @@ func (s *Scorer) Run(ctx context.Context) error {
 				written = append(written, newWritten(&events[i]))
 			}
 		})
+		if s.flow != nil {
+			s.flow.produce()
+		}
 		if err := s.write(ctx, &batch); err != nil {
 			return nil // ctx ended mid-retry; the next owner replays the batch
+		}
+		if err := s.waitFlow(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil // as above
+			}
+			return err
 		}
 		s.observe(written)
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
@@ -224,6 +263,12 @@ func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) 
 		}
 		payloads = append(payloads, b)
 	}
+	if s.flow != nil {
+		if err := s.addFlow(events); err != nil {
+			s.reject("encode", r, err)
+			return events
+		}
+	}
 	shard := stream.Shard(t.Underlying, s.w.Shards())
 	source := s.cfg.TopicID
 	if source == "" {
@@ -231,6 +276,39 @@ func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) 
 	}
 	batch.Add(shard, source, r.Partition, r.Offset, t.Underlying, payloads...)
 	return events
+}
+
+// addFlow adds a tick's events to the flow batch, all or none, so a tick is
+// in both sinks or in neither.
+func (s *Scorer) addFlow(events []flow.Event) error {
+	n := len(s.flow.recs)
+	for i := range events {
+		if err := s.flow.add(&events[i]); err != nil {
+			s.flow.recs = s.flow.recs[:n]
+			return err
+		}
+	}
+	return nil
+}
+
+// waitFlow waits for Kafka to acknowledge the batch's flow records.
+func (s *Scorer) waitFlow(ctx context.Context) error {
+	if s.flow == nil {
+		return nil
+	}
+	start := s.now()
+	n, err := s.flow.wait(ctx)
+	if err != nil {
+		if errors.Is(err, errProduce) {
+			s.metrics.FlowErrors.Inc()
+		}
+		return err
+	}
+	if n > 0 {
+		s.metrics.FlowRecords.Add(float64(n))
+		s.metrics.FlowWaitTime.Observe(s.now().Sub(start).Seconds())
+	}
+	return nil
 }
 
 // written is what the metrics need of an event once Redis holds it.
