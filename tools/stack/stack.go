@@ -142,6 +142,7 @@ func (s *Stack) Service(binDir, name string, env ...string) (*Process, error) {
 		"LIVEFLOW_REDIS_ADDR=" + s.Redis,
 		"LIVEFLOW_TICKS_TOPIC=" + s.Topic,
 		"LIVEFLOW_STATE_TOPIC=" + s.StateTopic(),
+		"LIVEFLOW_FLOW_TOPIC=" + s.FlowTopic(),
 		"LIVEFLOW_PARTITIONS=" + strconv.Itoa(int(s.cfg.Partitions)),
 		"LIVEFLOW_LOG_FORMAT=console",
 	}
@@ -186,6 +187,15 @@ func (s *Stack) StateTopic() string {
 		return topics.ScorerState
 	}
 	return s.Topic + ".state"
+}
+
+// FlowTopic returns the scorers' flow topic: the default one beside the
+// default ticks topic, and one of its own beside any other.
+func (s *Stack) FlowTopic() string {
+	if s.Topic == topics.Ticks {
+		return topics.Flow
+	}
+	return s.Topic + ".flow"
 }
 
 // FreeAddr returns a free loopback address for a service to listen on.
