@@ -55,15 +55,19 @@ func Parse(addrs string) ([]string, error) {
 	return out, nil
 }
 
-// New returns a client for the addresses: a *redis.Client for a single
-// server, a *redis.ClusterClient for a cluster. Commands time out with their
-// context.
-func New(addrs string, opts Options) (redis.UniversalClient, error) {
+// Check reports whether addrs and mode make a valid setting, without
+// building a client: services call it when they validate their flags.
+func Check(addrs string, mode Mode) error {
+	_, _, err := resolve(addrs, mode)
+	return err
+}
+
+// resolve parses the addresses and settles the mode they mean.
+func resolve(addrs string, mode Mode) ([]string, Mode, error) {
 	list, err := Parse(addrs)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	mode := opts.Mode
 	switch mode {
 	case "", ModeAuto:
 		mode = ModeSingle
@@ -72,11 +76,22 @@ func New(addrs string, opts Options) (redis.UniversalClient, error) {
 		}
 	case ModeSingle:
 		if len(list) > 1 {
-			return nil, fmt.Errorf("redis mode single takes one address, not %d", len(list))
+			return nil, "", fmt.Errorf("redis mode single takes one address, not %d", len(list))
 		}
 	case ModeCluster:
 	default:
-		return nil, fmt.Errorf("redis mode %q: want auto, single or cluster", opts.Mode)
+		return nil, "", fmt.Errorf("redis mode %q: want auto, single or cluster", mode)
+	}
+	return list, mode, nil
+}
+
+// New returns a client for the addresses: a *redis.Client for a single
+// server, a *redis.ClusterClient for a cluster. Commands time out with their
+// context.
+func New(addrs string, opts Options) (redis.UniversalClient, error) {
+	list, mode, err := resolve(addrs, opts.Mode)
+	if err != nil {
+		return nil, err
 	}
 	if mode == ModeCluster {
 		return redis.NewClusterClient(&redis.ClusterOptions{

@@ -61,3 +61,30 @@ func TestSingleServerAnswers(t *testing.T) {
 		t.Errorf("GET k = %q", got)
 	}
 }
+
+func TestCheckAgreesWithNew(t *testing.T) {
+	for _, c := range []struct {
+		addrs string
+		mode  Mode
+		ok    bool
+	}{
+		{"127.0.0.1:6379", ModeAuto, true},
+		{"a:7000,b:7001", "", true},
+		{"a:7000", ModeCluster, true},
+		{"a:7000,b:7001", ModeSingle, false},
+		{"a", ModeAuto, false},
+		{"a:1", "sentinel", false},
+	} {
+		err := Check(c.addrs, c.mode)
+		if (err == nil) != c.ok {
+			t.Errorf("Check(%q, %q) = %v, want ok %v", c.addrs, c.mode, err, c.ok)
+		}
+		rdb, nerr := New(c.addrs, Options{Mode: c.mode})
+		if (nerr == nil) != (err == nil) {
+			t.Errorf("New(%q, %q) = %v but Check = %v", c.addrs, c.mode, nerr, err)
+		}
+		if rdb != nil {
+			rdb.Close()
+		}
+	}
+}

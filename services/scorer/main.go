@@ -11,13 +11,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/liveflow/liveflow/pkg/flow"
 	"github.com/liveflow/liveflow/pkg/record"
+	"github.com/liveflow/liveflow/pkg/redisconn"
 	"github.com/liveflow/liveflow/pkg/score"
 	"github.com/liveflow/liveflow/pkg/stream"
 	"github.com/liveflow/liveflow/pkg/svc"
@@ -31,6 +31,7 @@ type config struct {
 	partitions int
 	group      string
 	redisAddr  string
+	redisMode  string
 	shards     int
 	maxLen     int64
 	ttl        time.Duration
@@ -53,7 +54,8 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.topic, "ticks-topic", topics.Ticks, "topic to consume ticks from")
 	fs.IntVar(&c.partitions, "partitions", topics.DefaultPartitions, "partitions of the ticks topic when the scorer creates it")
 	fs.StringVar(&c.group, "group", "liveflow-scorer", "Kafka consumer group shared by all scorers")
-	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis address host:port")
+	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis host:port, or comma-separated seed nodes of a Redis Cluster")
+	fs.StringVar(&c.redisMode, "redis-mode", "auto", "auto (a cluster when -redis-addr lists several nodes), single or cluster")
 	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the edges")
 	fs.Int64Var(&c.maxLen, "stream-maxlen", 100_000, "approximate entries kept per shard stream")
 	fs.DurationVar(&c.ttl, "stream-ttl", 24*time.Hour, "a shard stream idle this long expires")
@@ -93,6 +95,9 @@ func (c config) validate() error {
 		return fmt.Errorf("-flow-topic %q is the ticks topic", c.flowTopic)
 	case c.flowKeep < time.Minute:
 		return fmt.Errorf("-flow-retention %s: want at least 1m", c.flowKeep)
+	}
+	if err := redisconn.Check(c.redisAddr, redisconn.Mode(c.redisMode)); err != nil {
+		return fmt.Errorf("-redis-addr %q, -redis-mode %q: %w", c.redisAddr, c.redisMode, err)
 	}
 	if c.registry != "" {
 		if u, err := url.Parse(c.registry); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -149,7 +154,10 @@ func main() {
 
 func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	brokers, _ := topics.SplitBrokers(cfg.brokers)
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.redisAddr, ContextTimeoutEnabled: true})
+	rdb, err := redisconn.New(cfg.redisAddr, redisconn.Options{Mode: redisconn.Mode(cfg.redisMode)})
+	if err != nil {
+		return fmt.Errorf("-redis-addr: %w", err)
+	}
 	defer rdb.Close()
 	w, err := stream.NewWriter(rdb, stream.WriterConfig{
 		Shards: cfg.shards, MaxLen: cfg.maxLen, TTL: cfg.ttl, Notify: cfg.notify,

@@ -19,6 +19,9 @@ func TestParseRejectsBadSettings(t *testing.T) {
 		"flow topic": {"-flow-topic", "options.ticks"},
 		"retention":  {"-flow-retention", "1s"},
 		"registry":   {"-schema-registry", "registry:8081"},
+		"redis addr": {"-redis-addr", "redis"},
+		"redis mode": {"-redis-mode", "sentinel"},
+		"one server": {"-redis-addr", "r1:7000,r2:7001", "-redis-mode", "single"},
 	}
 	for name, args := range tests {
 		if _, err := parse(args); err == nil {
@@ -57,5 +60,17 @@ func TestParseStreamNotify(t *testing.T) {
 	t.Setenv("LIVEFLOW_STREAM_NOTIFY", "true")
 	if c, err := parse(nil); err != nil || !c.notify {
 		t.Errorf("parse with LIVEFLOW_STREAM_NOTIFY=true = notify %v, %v; want on", c.notify, err)
+	}
+}
+
+func TestParseRedisCluster(t *testing.T) {
+	if c, err := parse(nil); err != nil || c.redisAddr != "127.0.0.1:6379" || c.redisMode != "auto" {
+		t.Errorf("parse() = redis %q mode %q, %v; want 127.0.0.1:6379 auto", c.redisAddr, c.redisMode, err)
+	}
+	t.Setenv("LIVEFLOW_REDIS_ADDR", "r1:7000,r2:7001,r3:7002")
+	t.Setenv("LIVEFLOW_REDIS_MODE", "cluster")
+	c, err := parse(nil)
+	if err != nil || c.redisAddr != "r1:7000,r2:7001,r3:7002" || c.redisMode != "cluster" {
+		t.Errorf("parse with cluster seeds = redis %q mode %q, %v", c.redisAddr, c.redisMode, err)
 	}
 }
