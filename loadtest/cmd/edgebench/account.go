@@ -3,19 +3,21 @@ package main
 import (
 	"math/bits"
 	"slices"
+
+	"github.com/liveflow/liveflow/loadtest/internal/watch"
 )
 
 // profilePasses returns, per pool event, a bit per mix profile whose
 // conditions other than symbols the event meets.
 func profilePasses(p *pool) []uint8 {
-	filters := make([]filter, len(mix))
-	for j, prof := range mix {
-		filters[j] = prof.make(nil)
+	filters := make([]watch.Filter, len(watch.Mix))
+	for j, prof := range watch.Mix {
+		filters[j] = prof.Make(nil)
 	}
 	pass := make([]uint8, len(p.events))
 	for i := range p.events {
 		for j := range filters {
-			if filters[j].passes(&p.events[i].attrs) {
+			if filters[j].Passes(&p.events[i].Attrs) {
 				pass[i] |= 1 << j
 			}
 		}
@@ -46,7 +48,7 @@ func fanout(p *pool, clients []*client, pass []uint8) float64 {
 	}
 	total := 0
 	for i := range p.events {
-		for j := range mix {
+		for j := range watch.Mix {
 			if pass[i]&(1<<j) != 0 {
 				total += byProfile[p.events[i].und][j]
 			}

@@ -2,16 +2,18 @@ package main
 
 import (
 	"testing"
+
+	"github.com/liveflow/liveflow/loadtest/internal/watch"
 )
 
 // testPool is a pool of four events without JSON: AAPL trade (premium 5k),
 // AAPL sweep (premium 50k), SPY trade (premium 50k), AAPL cancel.
 func testPool() *pool {
 	p := &pool{events: []event{
-		{attrs: attrs{underlying: "AAPL", kind: "trade", premium: 5_000}},
-		{attrs: attrs{underlying: "AAPL", kind: "sweep", premium: 50_000}},
-		{attrs: attrs{underlying: "SPY", kind: "trade", premium: 50_000}},
-		{attrs: attrs{underlying: "AAPL", kind: "cancel"}},
+		{Attrs: watch.Attrs{Underlying: "AAPL", Kind: "trade", Premium: 5_000}},
+		{Attrs: watch.Attrs{Underlying: "AAPL", Kind: "sweep", Premium: 50_000}},
+		{Attrs: watch.Attrs{Underlying: "SPY", Kind: "trade", Premium: 50_000}},
+		{Attrs: watch.Attrs{Underlying: "AAPL", Kind: "cancel"}},
 	}}
 	p.index()
 	return p
@@ -19,7 +21,7 @@ func testPool() *pool {
 
 // testClient watches symbols with the conditions of mix profile prof.
 func testClient(p *pool, n, prof int, symbols ...string) *client {
-	c := &client{n: n, profile: prof, filter: mix[prof].make(symbols), subscribed: true,
+	c := &client{n: n, profile: prof, filter: watch.Mix[prof].Make(symbols), subscribed: true,
 		last: make([]int64, 4)}
 	for _, s := range symbols {
 		for u, name := range p.underlyings {
@@ -33,7 +35,7 @@ func testClient(p *pool, n, prof int, symbols ...string) *client {
 
 func TestAccount(t *testing.T) {
 	p := testPool()
-	if mix[0].make(nil).MinPremium != 0 || mix[1].make(nil).MinPremium != 10_000 {
+	if watch.Mix[0].Make(nil).MinPremium != 0 || watch.Mix[1].Make(nil).MinPremium != 10_000 {
 		t.Fatal("the test expects profile 0 to want everything and profile 1 min_premium 10000")
 	}
 	all := testClient(p, 0, 0, "AAPL")        // wants every AAPL event

@@ -13,6 +13,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/liveflow/liveflow/loadtest/internal/frames"
+	"github.com/liveflow/liveflow/loadtest/internal/tally"
+	"github.com/liveflow/liveflow/loadtest/internal/watch"
 	"github.com/liveflow/liveflow/pkg/wsclient"
 )
 
@@ -24,9 +26,9 @@ const handshakeTimeout = 10 * time.Second
 // may be read at any time.
 type client struct {
 	n       int // index; the subscription id is "c<n>"
-	profile int // index into mix
+	profile int // index into watch.Mix
 	watch   []int
-	filter  filter
+	filter  watch.Filter
 
 	received atomic.Int64 // events in events frames, of any write
 
@@ -46,7 +48,7 @@ type client struct {
 type measure struct {
 	win     *window
 	lat     *latencies
-	reasons *reasons
+	reasons *tally.Reasons
 	words   int // bitmap words to allocate for a window at first
 }
 
@@ -74,7 +76,7 @@ func (c *client) run(ctx context.Context, url string, m *measure, ready func()) 
 		_, r, err := conn.Reader(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				m.reasons.add(closeReason(err), err)
+				m.reasons.Add(tally.CloseReason(err), err)
 			}
 			return
 		}
@@ -98,7 +100,7 @@ func (c *client) connect(ctx context.Context, url string, m *measure) (*websocke
 	defer cancel()
 	wc, err := wsclient.Dial(hctx, url)
 	if err != nil {
-		m.reasons.add(dialReason(err), err)
+		m.reasons.Add(tally.DialReason(err), err)
 		return nil, err
 	}
 	if err := c.subscribe(hctx, wc, m); err != nil {
@@ -113,25 +115,25 @@ func (c *client) connect(ctx context.Context, url string, m *measure) (*websocke
 func (c *client) subscribe(ctx context.Context, wc *wsclient.Client, m *measure) error {
 	id := fmt.Sprintf("c%d", c.n)
 	req := struct {
-		Op     string  `json:"op"`
-		ID     string  `json:"id"`
-		Filter *filter `json:"filter"`
+		Op     string        `json:"op"`
+		ID     string        `json:"id"`
+		Filter *watch.Filter `json:"filter"`
 	}{"subscribe", id, &c.filter}
 	if err := wc.Send(ctx, req); err != nil {
-		m.reasons.add("subscribe: send failed", err)
+		m.reasons.Add("subscribe: send failed", err)
 		return err
 	}
 	for {
 		msg, err := wc.Read(ctx)
 		switch {
 		case err != nil:
-			m.reasons.add("subscribe: no answer", err)
+			m.reasons.Add("subscribe: no answer", err)
 			return err
 		case msg.Op == "subscribed" && msg.ID == id:
 			return nil
 		case msg.Op == "error" && msg.ID == id:
 			err := fmt.Errorf("%s: %s", msg.Code, msg.Message)
-			m.reasons.add("subscribe: error "+msg.Code, err)
+			m.reasons.Add("subscribe: error "+msg.Code, err)
 			return err
 		}
 	}
@@ -150,11 +152,11 @@ func (c *client) frame(b []byte, now int64, m *measure) {
 	case bytes.HasPrefix(b, laggedPrefix):
 		var n struct{ Dropped int64 }
 		_ = json.Unmarshal(b, &n)
-		m.reasons.lagged(n.Dropped)
+		m.reasons.Lagged(n.Dropped)
 	case bytes.HasPrefix(b, errorPrefix):
 		var e struct{ Code, Message string }
 		_ = json.Unmarshal(b, &e)
-		m.reasons.add("error reply: "+e.Code, fmt.Errorf("%s", e.Message))
+		m.reasons.Add("error reply: "+e.Code, fmt.Errorf("%s", e.Message))
 	}
 }
 

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/liveflow/liveflow/loadtest/internal/prom"
 	"github.com/liveflow/liveflow/pkg/localredis"
 )
 
@@ -123,65 +121,21 @@ var edgeSeries = []string{
 }
 
 // scrape reads series from a Prometheus text endpoint, summing the label
-// sets of each.
+// sets of each. The first name is required.
 func scrape(ctx context.Context, url string, names []string) (map[string]float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	page, err := prom.Scrape(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("edgebench: metrics %q: %w", url, err)
+		return nil, fmt.Errorf("edgebench: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("edgebench: metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("edgebench: metrics %s: status %s", url, resp.Status)
-	}
-	out, err := parseMetrics(resp.Body, names)
-	if err != nil {
-		return nil, err
+	out := map[string]float64{}
+	for _, n := range names {
+		if v, ok := page.Sum(n); ok {
+			out[n] = v
+		}
 	}
 	if _, ok := out[names[0]]; !ok {
 		return nil, fmt.Errorf("edgebench: %s has no %s (is it an edge's metrics endpoint?)",
 			url, names[0])
 	}
 	return out, nil
-}
-
-// parseMetrics reads the Prometheus text format.
-func parseMetrics(r io.Reader, names []string) (map[string]float64, error) {
-	out := map[string]float64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 || line[0] == '#' {
-			continue
-		}
-		name := line
-		if i := bytes.IndexAny(line, "{ "); i >= 0 {
-			name = line[:i]
-		}
-		for _, n := range names {
-			if string(name) != n {
-				continue
-			}
-			rest := line[len(name):]
-			if len(rest) > 0 && rest[0] == '{' {
-				rest = rest[bytes.LastIndexByte(rest, '}')+1:]
-			}
-			fields := strings.Fields(string(rest))
-			if len(fields) == 0 {
-				return nil, fmt.Errorf("edgebench: metrics line %q has no value", line)
-			}
-			v, err := strconv.ParseFloat(fields[0], 64)
-			if err != nil {
-				return nil, fmt.Errorf("edgebench: metrics line %q: %w", line, err)
-			}
-			out[n] += v
-		}
-	}
-	return out, sc.Err()
 }

@@ -45,27 +45,6 @@ func TestParseDefaults(t *testing.T) {
 	}
 }
 
-func TestParseMetrics(t *testing.T) {
-	page := `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
-# TYPE process_cpu_seconds_total counter
-process_cpu_seconds_total 12.5
-liveflow_edge_closes_total{reason="slow"} 2
-liveflow_edge_closes_total{reason="ping"} 3
-liveflow_edge_routed_total 1.5e+06
-process_cpu_seconds_total_other 99
-`
-	names := []string{"process_cpu_seconds_total", "liveflow_edge_closes_total",
-		"liveflow_edge_routed_total"}
-	got, err := parseMetrics(strings.NewReader(page), names)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got["process_cpu_seconds_total"] != 12.5 || got["liveflow_edge_closes_total"] != 5 ||
-		got["liveflow_edge_routed_total"] != 1.5e6 {
-		t.Errorf("parseMetrics = %v", got)
-	}
-}
-
 func TestCommas(t *testing.T) {
 	for n, want := range map[int64]string{
 		0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -12345: "-12,345",

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/liveflow/liveflow/loadtest/internal/watch"
 	"github.com/liveflow/liveflow/pkg/flow"
 	"github.com/liveflow/liveflow/pkg/score"
 	"github.com/liveflow/liveflow/pkg/synth"
@@ -18,21 +19,8 @@ import (
 type event struct {
 	mid  []byte // from the closing quote of "key" through `"ingest_ts":`
 	tail []byte // from `,"scored_ts"` to the end
-	attrs
-}
-
-// attrs are the fields of an event that the edge's filters test.
-type attrs struct {
-	underlying string
-	und        int // index into pool.underlyings
-	kind       string
-	side       string
-	sentiment  string
-	right      string
-	premium    float64
-	score      int32
-	dte        int32
-	flags      []string
+	und  int    // index into pool.underlyings
+	watch.Attrs
 }
 
 // pool is a fixed list of realistic scored events, written round and round:
@@ -112,9 +100,9 @@ func newEvent(ev *flow.Event) (event, error) {
 	return event{
 		mid:  b[len(head) : i+len(ingest)-2],
 		tail: b[i+len(ingest)-1:],
-		attrs: attrs{
-			underlying: ev.Underlying, kind: ev.Kind, side: ev.Side, sentiment: ev.Sentiment,
-			right: ev.Right, premium: ev.Premium, score: ev.Score, dte: ev.DTE, flags: ev.FlagNames,
+		Attrs: watch.Attrs{
+			Underlying: ev.Underlying, Kind: ev.Kind, Side: ev.Side, Sentiment: ev.Sentiment,
+			Right: ev.Right, Premium: ev.Premium, Score: ev.Score, DTE: ev.DTE, Flags: ev.FlagNames,
 		},
 	}, nil
 }
@@ -136,7 +124,7 @@ func (e *event) render(dst []byte, part int, seq, ingest int64) []byte {
 func (p *pool) index() {
 	count := map[string]int{}
 	for i := range p.events {
-		count[p.events[i].underlying]++
+		count[p.events[i].Underlying]++
 	}
 	p.underlyings = p.underlyings[:0]
 	for u := range count {
@@ -154,7 +142,7 @@ func (p *pool) index() {
 	p.bytes = 0
 	for i := range p.events {
 		e := &p.events[i]
-		e.und = pos[e.underlying]
+		e.und = pos[e.Underlying]
 		p.bytes += len(e.render(nil, 0, int64(len(p.events)), time.Now().UnixNano()))
 	}
 }

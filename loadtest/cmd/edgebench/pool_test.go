@@ -32,9 +32,9 @@ func TestPoolRendersScoredEvents(t *testing.T) {
 		if want := fmt.Sprintf("7.%d.0", 5000+i); got.Key != want || got.IngestTS != 1796308200030000000 {
 			t.Fatalf("event %d: key %q ingest_ts %d, want %q and the stamp", i, got.Key, got.IngestTS, want)
 		}
-		if got.Underlying != e.underlying || got.Kind != e.kind || got.Premium != e.premium ||
-			got.Score != e.score || p.underlyings[e.und] != e.underlying {
-			t.Fatalf("event %d: attributes %+v do not match its JSON %s", i, e.attrs, b)
+		if got.Underlying != e.Underlying || got.Kind != e.Kind || got.Premium != e.Premium ||
+			got.Score != e.Score || p.underlyings[e.und] != e.Underlying {
+			t.Fatalf("event %d: attributes %+v do not match its JSON %s", i, e.Attrs, b)
 		}
 		if len(got.Reasons) == 0 || got.ScoredTS == 0 {
 			t.Fatalf("event %d lacks reasons or scored_ts: %s", i, b)

@@ -96,7 +96,7 @@ func (p *producer) write(ctx context.Context, batch *stream.Batch, n int64) erro
 	for i := range n {
 		e := p.pool.at(seq + i)
 		shard := p.shard[e.und]
-		batch.Add(shard, p.topic, int32(shard), seq+i, e.underlying, e.render(nil, shard, seq+i, now))
+		batch.Add(shard, p.topic, int32(shard), seq+i, e.Underlying, e.render(nil, shard, seq+i, now))
 	}
 	added, err := p.w.Write(ctx, batch)
 	if err != nil {

@@ -99,7 +99,7 @@ func checkEntry(t *testing.T, p *pool, shard int, u, e string, start, end int64)
 	if !ok || part != int64(shard) || n != 0 {
 		t.Fatalf("key %q, want <shard %d>.<seq>.0", ev.Key, shard)
 	}
-	want := p.at(seq).underlying
+	want := p.at(seq).Underlying
 	if u != want || ev.Underlying != want || stream.Shard(u, 4) != shard {
 		t.Fatalf("write %d: underlying %q (field u %q) on shard %d, want %q",
 			seq, ev.Underlying, u, shard, want)

@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/liveflow/liveflow/loadtest/internal/tally"
+	"github.com/liveflow/liveflow/loadtest/internal/watch"
 )
 
 // Targets the edge must meet, from the project's goals for one edge process.
@@ -29,7 +32,7 @@ type report struct {
 	start, end sample // at each end of the window
 	behind     int64
 	lat        *hdrhistogram.Histogram
-	reasons    *reasons
+	reasons    *tally.Reasons
 }
 
 // window returns the seconds between the two samples.
@@ -86,9 +89,9 @@ func (r *report) printSetup(w io.Writer, where, fdLine string) {
 	row(w, "", "%s", fdLine)
 	row(w, "pool", "%s scored events from %s synthetic ticks (seed %d), %d B each on average",
 		commas(int64(len(p.events))), commas(int64(p.ticks)), c.seed, p.bytes/len(p.events))
-	row(w, "", "%s", shares(p, func(e *event) string { return e.kind }, 7))
+	row(w, "", "%s", shares(p, func(e *event) string { return e.Kind }, 7))
 	row(w, "", "%d underlyings with events; busiest %s", len(p.underlyings),
-		shares(p, func(e *event) string { return e.underlying }, 6))
+		shares(p, func(e *event) string { return e.Underlying }, 6))
 	r.printWatchlists(w)
 	r.printFilters(w)
 	row(w, "fan-out", "%.1f deliveries per written event: about %s deliveries/s at %s events/s",
@@ -145,25 +148,25 @@ func (r *report) printWatchlists(w io.Writer) {
 }
 
 func (r *report) printFilters(w io.Writer) {
-	count := make([]int, len(mix))
+	count := make([]int, len(watch.Mix))
 	for _, c := range r.clients {
 		count[c.profile]++
 	}
 	pass := profilePasses(r.pool)
-	for j, prof := range mix {
+	for j, prof := range watch.Mix {
 		n := 0
 		for _, b := range pass {
 			if b&(1<<j) != 0 {
 				n++
 			}
 		}
-		f := prof.make(nil)
+		f := prof.Make(nil)
 		label := ""
 		if j == 0 {
 			label = "filters"
 		}
 		row(w, label, "%6s of clients: %s (passes %s of events)",
-			percent(count[j], len(r.clients)), describe(&f), percent(n, len(pass)))
+			percent(count[j], len(r.clients)), watch.Describe(&f), percent(n, len(pass)))
 	}
 }
 
@@ -180,7 +183,7 @@ func (r *report) print(w io.Writer) {
 	r.printLatency(w)
 	r.printClients(w)
 	r.printEdgeCounts(w)
-	r.reasons.print(w)
+	printReasons(w, r.reasons)
 	r.printTargets(w)
 }
 
@@ -195,10 +198,10 @@ func (r *report) printCPU(w io.Writer, secs float64) {
 	row(w, "other CPU", "%s", line)
 	if total := r.end.total - r.start.total; total > 0 {
 		busy := r.end.busy - r.start.busy
-		// /proc/stat counts in USER_HZ, 100 a second on Linux. What the
-		// three processes were not charged for is other processes' and
-		// kernel work not accounted to a process (some of loopback TCP).
-		others := busy/100 - r.edgeCPU() - self - max(0, r.end.redis-r.start.redis)
+		// What the three processes were not charged for is other
+		// processes' and kernel work not accounted to a process (some of
+		// loopback TCP).
+		others := busy - r.edgeCPU() - self - max(0, r.end.redis-r.start.redis)
 		row(w, "", "whole machine busy %.0f%% of %d cores; everything else "+
 			"(other processes, kernel) %.1f s", 100*busy/total, runtime.NumCPU(), max(0, others))
 	}

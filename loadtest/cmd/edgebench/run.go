@@ -11,6 +11,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/liveflow/liveflow/loadtest/internal/proc"
+	"github.com/liveflow/liveflow/loadtest/internal/tally"
+	"github.com/liveflow/liveflow/loadtest/internal/watch"
 	"github.com/liveflow/liveflow/pkg/localredis"
 	"github.com/liveflow/liveflow/pkg/stream"
 )
@@ -84,7 +87,8 @@ func (r *rig) describe() string {
 
 // run measures the edge and prints the report to out as it goes.
 func run(ctx context.Context, cfg config, out io.Writer) (*report, error) {
-	fdLine, err := raiseFileLimit(cfg.clients)
+	// The clients, plus Redis, HTTP and the rest.
+	fdLine, err := proc.RaiseFileLimit(uint64(cfg.clients) + 256)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +109,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*report, error) {
 	pass := profilePasses(p)
 	rep := &report{cfg: cfg, pool: p, clients: clients, fanout: fanout(p, clients, pass)}
 	rep.printSetup(out, r.describe(), fdLine)
-	m := &measure{win: newWindow(), lat: newLatencies(), reasons: newReasons(),
+	m := &measure{win: newWindow(), lat: newLatencies(), reasons: tally.New(),
 		words: int(cfg.rate*cfg.duration.Seconds()*1.1)/64 + 1}
 	if err := drive(ctx, cfg, r, newProducer(w, p, cfg.rate), m, rep, out); err != nil {
 		return nil, err
@@ -132,7 +136,7 @@ func drive(ctx context.Context, cfg config, r *rig, prod *producer, m *measure, 
 		return err
 	}
 	if rep.subscribed = countSubscribed(rep.clients); rep.subscribed == 0 {
-		return fmt.Errorf("edgebench: no client could connect and subscribe: %s", m.reasons.first())
+		return fmt.Errorf("edgebench: no client could connect and subscribe: %s", m.reasons.First())
 	}
 	return measureWindow(ctx, cfg, r, prod, rep.clients, m, rep, out)
 }
@@ -143,13 +147,13 @@ func newClients(cfg config, p *pool) []*client {
 	rng := rand.New(rand.NewPCG(uint64(cfg.seed), 0x65646765))
 	clients := make([]*client, cfg.clients)
 	for i := range clients {
-		watch := watchlist(rng, p.counts, cfg.symbols, cfg.skew)
-		symbols := make([]string, len(watch))
-		for j, u := range watch {
+		list := watch.Watchlist(rng, p.counts, cfg.symbols, cfg.skew)
+		symbols := make([]string, len(list))
+		for j, u := range list {
 			symbols[j] = p.underlyings[u]
 		}
-		prof := profileOf(i)
-		clients[i] = &client{n: i, profile: prof, watch: watch, filter: mix[prof].make(symbols),
+		prof := watch.ProfileOf(i)
+		clients[i] = &client{n: i, profile: prof, watch: list, filter: watch.Mix[prof].Make(symbols),
 			last: make([]int64, cfg.shards)}
 	}
 	return clients
@@ -252,23 +256,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// first returns an example of the most frequent reason, for an error
-// message.
-func (r *reasons) first() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	best := ""
-	for k, v := range r.counts {
-		if best == "" || v > r.counts[best] {
-			best = k
-		}
-	}
-	if best == "" {
-		return "no reason recorded"
-	}
-	return best + ": " + r.example[best]
 }
 
 // commas formats n with thousands separators.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/liveflow/liveflow/loadtest/internal/watch"
 )
 
 // buildEdge compiles the edge service for the test: edgebench measures it
@@ -53,7 +55,7 @@ func TestRunAgainstEdge(t *testing.T) {
 		delivered += c.delivered
 		if c.delivered != c.expected || c.dups+c.disorder+c.unwanted+c.alien != 0 {
 			t.Errorf("client %d (%s): expected %d, delivered %d, duplicated %d, out of order %d, "+
-				"unwanted %d, foreign %d", c.n, describe(&c.filter), c.expected, c.delivered, c.dups,
+				"unwanted %d, foreign %d", c.n, watch.Describe(&c.filter), c.expected, c.delivered, c.dups,
 				c.disorder, c.unwanted, c.alien)
 		}
 	}
@@ -66,7 +68,7 @@ func TestRunAgainstEdge(t *testing.T) {
 	if rep.edgeCPU() <= 0 || rep.deliveries() <= 0 || rep.perCPU() <= 0 {
 		t.Errorf("edge CPU %.2f s, deliveries %d", rep.edgeCPU(), rep.deliveries())
 	}
-	if n := rep.reasons.total(""); n != 0 {
+	if n := rep.reasons.Total(""); n != 0 {
 		t.Errorf("%d failures or closes", n)
 	}
 	for _, want := range []string{"accounting   expected", "lost 0, duplicated 0",
