@@ -20,6 +20,7 @@ func IsEvents(frame []byte) bool { return bytes.HasPrefix(frame, eventsPrefix) }
 
 // Event is what Scan reads of one event.
 type Event struct {
+	ID       []byte // the value of "id", aliasing the frame; nil when it is not closed
 	Shard    int    // from the id "<shard>-<entry id>"; -1 when it does not start so
 	Key      []byte // the value of "key", aliasing the frame; nil when absent
 	IngestTS int64  // the value of "ingest_ts"; 0 when absent or not a positive integer
@@ -50,6 +51,9 @@ func Scan(frame []byte, fn func(Event)) int {
 // parse reads one event's fields from body, the event after `{"id":"`.
 func parse(body []byte) Event {
 	e := Event{Shard: -1}
+	if j := bytes.IndexByte(body, '"'); j >= 0 {
+		e.ID = body[:j:j]
+	}
 	if shard, rest, ok := digits(body); ok && len(rest) > 0 && rest[0] == '-' {
 		e.Shard = int(shard)
 	}

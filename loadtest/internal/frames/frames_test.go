@@ -14,9 +14,10 @@ func TestScan(t *testing.T) {
 		`{"id":"x","key":"0.7.0","ingest_ts":12}]}`)
 	var got []string
 	n := Scan(frame, func(e Event) {
-		got = append(got, fmt.Sprintf("%d %q %d", e.Shard, e.Key, e.IngestTS))
+		got = append(got, fmt.Sprintf("%s %d %q %d", e.ID, e.Shard, e.Key, e.IngestTS))
 	})
-	want := []string{`11 "3.120.0" 1796308200030000000`, `2 "" 0`, `-1 "0.7.0" 12`}
+	want := []string{`11-1796308200031-0 11 "3.120.0" 1796308200030000000`,
+		`2-1796308200031-1 2 "" 0`, `x -1 "0.7.0" 12`}
 	if n != len(want) || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Scan found %d events %q, want %q", n, got, want)
 	}
