@@ -56,6 +56,9 @@ func startProcess(name, bin string, env []string, out io.Writer, mu *sync.Mutex,
 	return p, nil
 }
 
+// Pid returns the process id, for readers of /proc/<pid>.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
