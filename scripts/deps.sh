@@ -5,6 +5,7 @@
 #   scripts/deps.sh redis     redis-server, for `make run` and the tests
 #   scripts/deps.sh toolchain go, java and mvn, which the tests need
 #   scripts/deps.sh browser   node, npm and Debian's chromium, for the web app's tests
+#   scripts/deps.sh haproxy   Debian's haproxy, the load balancer of the scale-out tests
 set -euo pipefail
 
 say() { echo "deps: $*" >&2; }
@@ -45,7 +46,11 @@ browser)
   # downloads are never used.
   command -v chromium >/dev/null || apt_install chromium "for the web app's browser tests (playwright-core drives it)"
   ;;
+haproxy)
+  # The scale-out tests put several edges behind a real load balancer.
+  command -v haproxy >/dev/null || apt_install haproxy "for the scale-out tests (edges behind a load balancer)"
+  ;;
 *)
-  die "usage: $0 redis|toolchain|browser"
+  die "usage: $0 redis|toolchain|browser|haproxy"
   ;;
 esac
