@@ -104,7 +104,11 @@ func runScorers(t *testing.T, path string, scorers int, kill bool) map[string]ma
 	}
 
 	waitConsumed(t, s, "g-"+s.Topic, 30_000)
-	return readEvents(t, s.Redis)
+	events := readEvents(t, s.Redis)
+	// Whatever happened to the scorers, the flow topic agrees with the
+	// streams once the ticks are committed.
+	checkFlowTopic(t, fmt.Sprintf("%d scorers, killed %v", scorers, kill), s, events)
+	return events
 }
 
 // waitConsumed waits until the group has committed every tick of the topic.
