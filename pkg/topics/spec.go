@@ -221,3 +221,33 @@ func StateSpec(name string, partitions int32, maxRecord int) Spec {
 		Required: []string{"cleanup.policy", "partitions"},
 	}
 }
+
+// DefaultDLQRetention is how long the dead-letter topic keeps records
+// unless configured otherwise: long enough to fix the cause and replay them.
+const DefaultDLQRetention = 14 * 24 * time.Hour
+
+// Headers of a dead-letter record. Its key and value are the refused
+// record's own, its partition the same number as the refused record's.
+const (
+	HeaderReason    = "reason"    // why it was refused, a counter's label
+	HeaderError     = "error"     // the error in words
+	HeaderTopic     = "topic"     // the refused record's topic,
+	HeaderPartition = "partition" // partition (decimal)
+	HeaderOffset    = "offset"    // and offset (decimal)
+)
+
+// DeadLetterSpec is a dead-letter topic beside a topic of partitions
+// partitions: refused records keep their partition number, so the policy
+// and the partition count are required. Compaction would keep one refused
+// record per key.
+func DeadLetterSpec(name string, partitions int32, retention time.Duration) Spec {
+	return Spec{
+		Name:       name,
+		Partitions: partitions,
+		Configs: map[string]string{
+			"cleanup.policy": "delete",
+			"retention.ms":   strconv.FormatInt(retention.Milliseconds(), 10),
+		},
+		Required: []string{"cleanup.policy", "partitions"},
+	}
+}

@@ -97,3 +97,26 @@ func TestSameSettingTreatsPoliciesAsSets(t *testing.T) {
 		t.Error("different retentions are the same")
 	}
 }
+
+func TestDeadLetterSpecKeepsPartitionsAndRecords(t *testing.T) {
+	adm := newAdmin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := EnsureSpec(ctx, adm, DeadLetterSpec("ticks.dlq", 4, DefaultDLQRetention))
+	if err != nil || !res.Created {
+		t.Fatalf("EnsureSpec = %+v, %v; want the topic created", res, err)
+	}
+	cfg, err := Configs(ctx, adm, "ticks.dlq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg["cleanup.policy"] != "delete" || cfg["retention.ms"] != "1209600000" {
+		t.Errorf("created with cleanup.policy %q, retention.ms %q", cfg["cleanup.policy"], cfg["retention.ms"])
+	}
+	// Refused records keep their partition number: a topic with fewer
+	// partitions than the ticks cannot hold them.
+	_, err = EnsureSpec(ctx, adm, DeadLetterSpec("ticks.dlq", 12, DefaultDLQRetention))
+	if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "partitions") {
+		t.Errorf("dead-letter spec with other partitions: %v; want ErrMismatch naming partitions", err)
+	}
+}

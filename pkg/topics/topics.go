@@ -18,6 +18,8 @@ const (
 	Ticks       = "options.ticks"
 	Flow        = "options.flow"
 	ScorerState = "options.scorer-state"
+	// TicksDLQ receives the ticks records the scorer cannot use.
+	TicksDLQ = "options.ticks.dlq"
 )
 
 // StateConfigs are the topic configs of a compacted state topic whose
