@@ -72,7 +72,7 @@ func (f *File) Run(ctx context.Context, sink Sink) error {
 				return err
 			}
 		}
-		if err := sink.Tick(ctx, &t); err != nil {
+		if err := sink.Tick(ctx, &t, 0); err != nil {
 			return err
 		}
 		f.emitted++

@@ -20,7 +20,7 @@ type recorder struct {
 	failAt  int // Tick fails once when len(ticks) reaches failAt (0: never)
 }
 
-func (r *recorder) Tick(_ context.Context, t *tick.Tick) error {
+func (r *recorder) Tick(_ context.Context, t *tick.Tick, _ int64) error {
 	if r.failAt > 0 && len(r.ticks) == r.failAt {
 		r.failAt = 0
 		return errors.New("broken sink")
@@ -129,9 +129,34 @@ func TestParseSpec(t *testing.T) {
 	if s, err := ParseSpec("synthetic"); err != nil || s.Kind != "synthetic" {
 		t.Errorf("ParseSpec(synthetic) = %+v, %v", s, err)
 	}
-	for _, bad := range []string{"", "file:", "kafka", "synthetic:2"} {
+	if s, err := ParseSpec("polygon:wss://socket.example.com/options"); err != nil ||
+		s.Kind != KindPolygon || s.URL != "wss://socket.example.com/options" {
+		t.Errorf("ParseSpec(polygon:...) = %+v, %v", s, err)
+	}
+	for _, bad := range []string{"", "file:", "kafka", "synthetic:2", "polygon:", "polygon:http://x/options",
+		"polygon:wss:///options"} {
 		if _, err := ParseSpec(bad); err == nil {
 			t.Errorf("ParseSpec(%q) accepted", bad)
+		}
+	}
+}
+
+// TestParseSpecKeepsCredentialsOut refuses an address carrying a key, and
+// does not quote the key in the refusal.
+func TestParseSpecKeepsCredentialsOut(t *testing.T) {
+	const key = "s3cr3t-key"
+	for _, s := range []string{
+		"polygon:wss://socket.example.com/options?apiKey=" + key,
+		"polygon:wss://user:" + key + "@socket.example.com/options",
+		"polygon:wss://" + key + "@socket.example.com/options",
+	} {
+		_, err := ParseSpec(s)
+		if err == nil {
+			t.Errorf("ParseSpec(%q) accepted an address with a credential", s)
+			continue
+		}
+		if strings.Contains(err.Error(), key) {
+			t.Errorf("ParseSpec error quotes the key: %v", err)
 		}
 	}
 }

@@ -82,7 +82,7 @@ func (s *Synthetic) Run(ctx context.Context, sink Sink) error {
 		}
 		for ; sent+1 <= due; sent++ {
 			t := s.gen.Next(now.UnixNano())
-			if err := sink.Tick(ctx, &t); err != nil {
+			if err := sink.Tick(ctx, &t, 0); err != nil {
 				return err
 			}
 		}

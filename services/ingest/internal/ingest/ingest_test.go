@@ -80,7 +80,7 @@ func TestPipelineProducesKeyedTicks(t *testing.T) {
 	for i, c := range cases {
 		tk := c.tick
 		tk.TS = readAt.Add(-time.Minute).UnixNano() + int64(i)
-		if err := pipe.Tick(context.Background(), &tk); err != nil {
+		if err := pipe.Tick(context.Background(), &tk, 0); err != nil {
 			t.Fatalf("Tick(%s) = %v, want nil: a bad tick must not stop the feed", c.name, err)
 		}
 		if c.valid {
@@ -184,8 +184,8 @@ func TestPipelineFailsTicksWhenLifeEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	endLife()
-	tk := tick.Tick{Type: tick.Spot, TS: 1, Underlying: "AAPL", Price: 200}
-	if err := pipe.Tick(context.Background(), &tk); err != nil {
+	tk := tick.Tick{Type: tick.Spot, TS: readAt.UnixNano(), Underlying: "AAPL", Price: 200}
+	if err := pipe.Tick(context.Background(), &tk, 0); err != nil {
 		t.Fatalf("Tick = %v, want nil while the feed runs", err)
 	}
 	waitFor(t, "the tick counted as not produced", func() bool {
@@ -224,7 +224,7 @@ func TestRunFeedRestartsAFailingSource(t *testing.T) {
 			if n := src.calls.Load(); n != int32(c.failures+1) {
 				t.Errorf("source ran %d times, want %d", n, c.failures+1)
 			}
-			if n := testutil.ToFloat64(m.FeedRestarts); n != float64(c.failures) {
+			if n := testutil.ToFloat64(m.FeedRestarts.WithLabelValues(Primary)); n != float64(c.failures) {
 				t.Errorf("restarts = %v, want %d", n, c.failures)
 			}
 			if n := log.Count("warn", "feed failed; restarting"); n != c.failures {
@@ -233,7 +233,7 @@ func TestRunFeedRestartsAFailingSource(t *testing.T) {
 			if n := log.Count("info", "feed finished"); n != 1 {
 				t.Errorf("logged %d feed ends, want 1", n)
 			}
-			if n := testutil.ToFloat64(m.BreakerState); n != 0 {
+			if n := testutil.ToFloat64(m.BreakerState.WithLabelValues(Primary)); n != 0 {
 				t.Errorf("breaker state = %v, want 0 (closed): %d failures stay under 5",
 					n, c.failures)
 			}
@@ -252,7 +252,7 @@ func TestRunFeedOpensTheBreaker(t *testing.T) {
 	run := runFeed(t, context.Background(), src, m, log, 2, 300*time.Millisecond)
 
 	waitFor(t, "the breaker to open", func() bool {
-		return testutil.ToFloat64(m.BreakerState) == 2
+		return testutil.ToFloat64(m.BreakerState.WithLabelValues(Primary)) == 2
 	})
 	if n := src.calls.Load(); n < 2 {
 		t.Errorf("breaker opened after %d failures, want 2", n)
@@ -268,7 +268,7 @@ func TestRunFeedOpensTheBreaker(t *testing.T) {
 	}
 	// The last failure may not be counted if the cancellation came between
 	// the run and the count.
-	calls, restarts := float64(src.calls.Load()), testutil.ToFloat64(m.FeedRestarts)
+	calls, restarts := float64(src.calls.Load()), testutil.ToFloat64(m.FeedRestarts.WithLabelValues(Primary))
 	if restarts > calls || restarts < calls-1 {
 		t.Errorf("%v restarts for %v failed runs: only runs of the source count", restarts, calls)
 	}
@@ -341,8 +341,8 @@ func (s *fakeSource) Run(ctx context.Context, _ feed.Sink) error {
 // nopSink is never called by fakeSource; RunFeed only passes it through.
 type nopSink struct{}
 
-func (nopSink) Tick(context.Context, *tick.Tick) error { return nil }
-func (nopSink) Reject(string, error)                   {}
+func (nopSink) Tick(context.Context, *tick.Tick, int64) error { return nil }
+func (nopSink) Reject(string, error)                          {}
 
 // feedRun is RunFeed running in its own goroutine.
 type feedRun struct {
