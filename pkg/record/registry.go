@@ -102,3 +102,13 @@ func RegistryIDOf(b []byte) (int, bool) {
 	}
 	return int(binary.BigEndian.Uint32(b[1:registryHeader])), true
 }
+
+// Latest returns the text and version of the newest schema registered under
+// subject.
+func (r *Registry) Latest(ctx context.Context, subject string) (string, int, error) {
+	ss, err := r.cl.SchemaByVersion(ctx, subject, -1)
+	if err != nil {
+		return "", 0, fmt.Errorf("record: latest schema of %q: %w", subject, err)
+	}
+	return ss.Schema.Schema, ss.Version, nil
+}

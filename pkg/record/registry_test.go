@@ -32,6 +32,10 @@ func TestRegistryFraming(t *testing.T) {
 	if again, err := r.Register(ctx, Subject("points"), pointSchema); err != nil || again != id {
 		t.Errorf("second Register = %d, %v; want %d", again, err, id)
 	}
+	// The newest version of the subject is this one.
+	if text, version, err := r.Latest(ctx, Subject("points")); err != nil || text == "" || version != 1 {
+		t.Errorf("Latest = %q, version %d, %v; want the schema as version 1", text, version, err)
+	}
 	// The registry hands the schema back by id.
 	if text, err := r.Schema(ctx, id); err != nil || text == "" {
 		t.Errorf("Schema(%d) = %q, %v", id, text, err)
