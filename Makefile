@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 # The real Kafka broker of the integration suite keeps its state here.
 KAFKA_DIR := $(CURDIR)/.cache/kafka-broker
 
-.PHONY: run build test test-unit test-e2e test-kafka bench bench-edge lint fmt deps clean
+.PHONY: run build test test-unit test-e2e test-kafka bench bench-edge lint fmt deps clean images
 
 ## run: build and start the whole pipeline on kfake and a private redis-server;
 ## the live feed is on http://localhost:8080 (LIVEFLOW_HTTP_ADDR moves it).
@@ -58,6 +58,23 @@ bench-edge: deps
 	@cd services/edge && go build -o $(BIN)/edge .
 	@cd loadtest && go build -o $(BIN)/edgebench ./cmd/edgebench
 	@$(BIN)/edgebench -edge-bin $(BIN)/edge -clients 10000 -symbols 20 $(EDGEBENCH_FLAGS)
+
+## images: the container image of each service (services/*/Dockerfile, built
+## from the repository root) as liveflow/<service>:$(IMAGE_TAG), with docker
+## or podman, whichever answers; CONTAINER_ENGINE picks one. Not part of test.
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"*\([^"]*\)"*$$/\1/p' helm/liveflow/Chart.yaml)
+images:
+	@engine=$(CONTAINER_ENGINE); \
+		if [ -z "$$engine" ]; then for e in docker podman; do \
+			if command -v $$e >/dev/null && $$e info >/dev/null 2>&1; then engine=$$e; break; fi; \
+		done; fi; \
+		if [ -z "$$engine" ]; then \
+			echo "images: no container engine found: neither docker nor podman is installed and answering \"info\"; nothing built"; exit 1; \
+		fi; \
+		for s in $(SERVICES); do \
+			echo "== $$engine build liveflow/$$s:$(IMAGE_TAG)"; \
+			$$engine build -f services/$$s/Dockerfile -t liveflow/$$s:$(IMAGE_TAG) . || exit 1; \
+		done
 
 ## lint: gofmt, go vet and staticcheck over every module.
 lint:
