@@ -15,14 +15,17 @@ KAFKA_DIR := $(CURDIR)/.cache/kafka-broker
 run: deps build
 	@$(BIN)/devstack -bin $(BIN)
 
-## build: compile the service binaries and the local stack runner into bin/.
+## build: compile the service binaries, the local stack runner and flowctl
+## into bin/.
 build:
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do (cd services/$$s && go build -o $(BIN)/$$s .) || exit 1; done
 	@cd tools && go build -o $(BIN)/devstack ./devstack
+	@cd tools && go build -o $(BIN)/flowctl ./flowctl
 
 deps:
 	@scripts/deps.sh redis
+	@scripts/deps.sh quant
 
 ## test: unit tests of every module, then the end-to-end suite against kfake
 ## and against a real Apache Kafka 4.x broker.

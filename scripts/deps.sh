@@ -4,6 +4,8 @@
 #
 #   scripts/deps.sh redis     redis-server, for `make run` and the tests
 #   scripts/deps.sh toolchain go, java and mvn, which the tests need
+#   scripts/deps.sh quant     kcat and a python3 that makes venvs, for the tests
+#                             that read the flow topic as outside tools do
 #   scripts/deps.sh browser   node, npm and Debian's chromium, for the web app's tests
 #   scripts/deps.sh haproxy   Debian's haproxy, the load balancer of the scale-out tests
 set -euo pipefail
@@ -34,6 +36,11 @@ case "${1:-}" in
 redis)
   command -v redis-server >/dev/null || apt_install redis-server "to run Redis locally and in tests"
   ;;
+quant)
+  command -v kcat >/dev/null || apt_install kcat "to read Kafka topics from the command line in tests"
+  command -v python3 >/dev/null || apt_install python3 "to run the Python example against Kafka in tests"
+  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv "to make a virtualenv for the Python example"
+  ;;
 toolchain)
   command -v go >/dev/null || die "go is missing: install Go 1.26 or newer"
   command -v java >/dev/null || die "java is missing: install Java 17+ (the real Kafka broker of the tests runs on it)"
@@ -51,6 +58,6 @@ haproxy)
   command -v haproxy >/dev/null || apt_install haproxy "for the scale-out tests (edges behind a load balancer)"
   ;;
 *)
-  die "usage: $0 redis|toolchain|browser|haproxy"
+  die "usage: $0 redis|toolchain|quant|browser|haproxy"
   ;;
 esac
