@@ -40,6 +40,7 @@ type config struct {
 	stateTopic string
 	flowTopic  string
 	flowKeep   time.Duration
+	dlqTopic   string
 	registry   string
 	checkpoint time.Duration
 	session    time.Duration
@@ -63,6 +64,7 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.stateTopic, "state-topic", topics.ScorerState, "compacted topic for checkpoints of the scoring state; empty turns them off")
 	fs.StringVar(&c.flowTopic, "flow-topic", topics.Flow, "topic that receives every scored event as an Avro record keyed by underlying; empty turns it off")
 	fs.DurationVar(&c.flowKeep, "flow-retention", topics.DefaultFlowRetention, "retention of the flow topic when the scorer creates it")
+	fs.StringVar(&c.dlqTopic, "dlq-topic", topics.TicksDLQ, "dead-letter topic for ticks records the scorer cannot use, with the reason in a header; empty keeps none")
 	fs.StringVar(&c.registry, "schema-registry", "", "URL of a Confluent-compatible schema registry; when set, flow records carry its schema id instead of the single-object header")
 	fs.DurationVar(&c.session, "session-timeout", 10*time.Second, "a scorer silent this long loses its partitions to the others")
 	fs.DurationVar(&c.checkpoint, "checkpoint-interval", 5*time.Second, "how often changed scoring state is saved")
@@ -93,6 +95,8 @@ func (c config) validate() error {
 		return fmt.Errorf("-checkpoint-interval %s: want at least 100ms", c.checkpoint)
 	case c.flowTopic != "" && c.flowTopic == c.topic:
 		return fmt.Errorf("-flow-topic %q is the ticks topic", c.flowTopic)
+	case c.dlqTopic != "" && (c.dlqTopic == c.topic || c.dlqTopic == c.flowTopic || c.dlqTopic == c.stateTopic):
+		return fmt.Errorf("-dlq-topic %q is another topic of the scorer", c.dlqTopic)
 	case c.flowKeep < time.Minute:
 		return fmt.Errorf("-flow-retention %s: want at least 1m", c.flowKeep)
 	}
@@ -183,6 +187,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		Brokers: brokers, Topic: cfg.topic, TopicID: topicID, Group: cfg.group, ClientID: "liveflow-scorer",
 		Scoring: cfg.scoring, StateTopic: cfg.stateTopic, CheckpointEvery: cfg.checkpoint,
 		SessionTimeout: cfg.session, FlowTopic: cfg.flowTopic, FlowCodec: flowCodec,
+		DeadLetterTopic: cfg.dlqTopic,
 	}, w, log.Sugar(), scorer.NewMetrics(ops.Registry))
 	if err != nil {
 		return err
@@ -197,6 +202,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	log.Info("scorer started", zap.Strings("brokers", brokers), zap.String("topic", cfg.topic),
 		zap.String("group", cfg.group), zap.String("redis", cfg.redisAddr), zap.Int("shards", cfg.shards),
 		zap.Bool("stream_notify", cfg.notify), zap.String("flow_topic", cfg.flowTopic),
+		zap.String("dlq_topic", cfg.dlqTopic),
 		zap.Bool("schema_registry", cfg.registry != ""), zap.Stringer("ops", addr))
 	if err := s.Run(ctx); err != nil {
 		return err
@@ -239,6 +245,13 @@ func ensureTopics(ctx context.Context, log *zap.Logger, brokers []string, cfg co
 			log.Warn("flow topic differs from the documented settings; keeping it (see docs/kafka.md)",
 				zap.String("topic", cfg.flowTopic), zap.String("setting", m.Setting),
 				zap.String("have", m.Have), zap.String("want", m.Want))
+		}
+	}
+	if cfg.dlqTopic != "" {
+		// Dead letters keep their partition number.
+		if _, err := topics.EnsureSpecRetry(ctx, adm,
+			topics.DeadLetterSpec(cfg.dlqTopic, have, topics.DefaultDLQRetention), retry); err != nil {
+			return "", err
 		}
 	}
 	return topics.ID(ctx, adm, cfg.topic)

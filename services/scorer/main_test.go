@@ -17,6 +17,7 @@ func TestParseRejectsBadSettings(t *testing.T) {
 		"not a flag": {"-nope"},
 		"bad number": {"-block-size", "many"},
 		"flow topic": {"-flow-topic", "options.ticks"},
+		"dlq topic":  {"-dlq-topic", "options.ticks"},
 		"retention":  {"-flow-retention", "1s"},
 		"registry":   {"-schema-registry", "registry:8081"},
 		"redis addr": {"-redis-addr", "redis"},

@@ -143,6 +143,7 @@ func (s *Stack) Service(binDir, name string, env ...string) (*Process, error) {
 		"LIVEFLOW_TICKS_TOPIC=" + s.Topic,
 		"LIVEFLOW_STATE_TOPIC=" + s.StateTopic(),
 		"LIVEFLOW_FLOW_TOPIC=" + s.FlowTopic(),
+		"LIVEFLOW_DLQ_TOPIC=" + s.DeadLetterTopic(),
 		"LIVEFLOW_PARTITIONS=" + strconv.Itoa(int(s.cfg.Partitions)),
 		"LIVEFLOW_LOG_FORMAT=console",
 	}
@@ -196,6 +197,15 @@ func (s *Stack) FlowTopic() string {
 		return topics.Flow
 	}
 	return s.Topic + ".flow"
+}
+
+// DeadLetterTopic returns the scorers' dead-letter topic: the default one
+// beside the default ticks topic, and one of its own beside any other.
+func (s *Stack) DeadLetterTopic() string {
+	if s.Topic == topics.Ticks {
+		return topics.TicksDLQ
+	}
+	return s.Topic + ".dlq"
 }
 
 // FreeAddr returns a free loopback address for a service to listen on.

@@ -25,6 +25,7 @@ import (
 const (
 	topic      = "ticks"
 	flowTopic  = "flow"
+	dlqTopic   = "ticks.dlq"
 	partitions = 4
 	shards     = 4
 	waitLimit  = 10 * time.Second
@@ -47,7 +48,7 @@ type harness struct {
 
 func newHarness(tb testing.TB) *harness {
 	tb.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic, flowTopic))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic, flowTopic, dlqTopic))
 	if err != nil {
 		tb.Fatalf("kfake: %v", err)
 	}
@@ -268,7 +269,7 @@ func (h *harness) newScorer(tb testing.TB, group string) *run {
 	tb.Helper()
 	r := &run{metrics: NewMetrics(prometheus.NewRegistry()), log: &testkit.Logs{}}
 	s, err := New(Config{Brokers: h.brokers, Topic: topic, Group: group, ClientID: "scorer-test",
-		FlowTopic: flowTopic}, h.w, r.log, r.metrics)
+		FlowTopic: flowTopic, DeadLetterTopic: dlqTopic}, h.w, r.log, r.metrics)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -344,4 +345,48 @@ func quote(u, symbol string, sec int, bid, ask float64) tick.Tick {
 func trade(u, symbol string, sec int, price float64, size int64) tick.Tick {
 	return tick.Tick{Type: tick.Trade, TS: ts(sec), IngestTS: ts(sec), Underlying: u,
 		Symbol: symbol, Price: price, Size: size, Exchange: "CBOE", Conditions: []string{}}
+}
+
+// read returns every record of a topic, partition by partition in offset
+// order, reading it to its end.
+func (h *harness) read(tb testing.TB, name string) []*kgo.Record {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	ends, err := h.adm.ListEndOffsets(ctx, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	need := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			need[o.Partition] = o.Offset
+		}
+	})
+	byPartition := map[int32][]*kgo.Record{}
+	if len(need) > 0 {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.ConsumeTopics(name),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer cl.Close()
+		for len(need) > 0 {
+			fetches := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				tb.Fatalf("%s not read to its end %v within %s", name, need, waitLimit)
+			}
+			fetches.EachRecord(func(r *kgo.Record) {
+				byPartition[r.Partition] = append(byPartition[r.Partition], r)
+				if r.Offset+1 >= need[r.Partition] {
+					delete(need, r.Partition)
+				}
+			})
+		}
+	}
+	var out []*kgo.Record
+	for p := range int32(partitions) {
+		out = append(out, byPartition[p]...)
+	}
+	return out
 }

@@ -21,6 +21,8 @@ type Metrics struct {
 	FlowRecords  prometheus.Counter
 	FlowErrors   prometheus.Counter
 	FlowWaitTime prometheus.Histogram
+
+	DeadLetterErrors prometheus.Counter
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -31,7 +33,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"type"}),
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "liveflow_scorer_rejected_total",
-			Help: "Records skipped because they could not be used, by reason (decode, invalid).",
+			Help: "Records skipped and set aside in the dead-letter topic, by reason (malformed, schema, " +
+				"unknown_type, bad_value, bad_symbol, expired, future, past, invalid, encode).",
 		}, []string{"reason"}),
 		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "liveflow_scorer_events_total",
@@ -84,7 +87,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help:    "Time from the end of a batch's Redis write until Kafka acknowledged its flow records.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 	})
-	reg.MustRegister(m.FlowRecords, m.FlowErrors, m.FlowWaitTime)
+	m.DeadLetterErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "liveflow_scorer_dead_letter_errors_total",
+		Help: "Skipped records Kafka refused to take into the dead-letter topic; each is logged with its place.",
+	})
+	reg.MustRegister(m.FlowRecords, m.FlowErrors, m.FlowWaitTime, m.DeadLetterErrors)
 	reg.MustRegister(m.Ticks, m.Rejected, m.Events, m.Duplicates, m.RedisErrors, m.WriteTime, m.TickAge, m.Partitions,
 		m.CheckpointTime, m.CheckpointRecords, m.CheckpointErrors, m.RestoreTime)
 	return m

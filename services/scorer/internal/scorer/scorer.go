@@ -16,6 +16,7 @@ import (
 	"github.com/liveflow/liveflow/pkg/flow"
 	"github.com/liveflow/liveflow/pkg/score"
 	"github.com/liveflow/liveflow/pkg/stream"
+	"github.com/liveflow/liveflow/pkg/svc"
 	"github.com/liveflow/liveflow/pkg/tick"
 )
 
@@ -50,6 +51,11 @@ type Config struct {
 	FlowCodec *flow.Codec
 	// TickCodec decodes ticks; nil means single-object encoding only.
 	TickCodec *tick.Codec
+
+	// DeadLetterTopic receives the records the scorer cannot use, with the
+	// reason in a header; it must have as many partitions as Topic. Empty
+	// keeps no dead letters: they are only counted and logged.
+	DeadLetterTopic string
 }
 
 // Logger receives the scorer's notable events; the service wires it to zap.
@@ -64,10 +70,13 @@ type Scorer struct {
 	cl      *kgo.Client
 	w       *stream.Writer
 	flow    *flowSink // nil when Config.FlowTopic is empty
+	dead    *deadLetters
 	codec   *tick.Codec
 	log     Logger
 	metrics *Metrics
 	now     func() time.Time
+
+	rejectLog *svc.LogLimiter
 
 	// mu guards engines and resume, which the rebalance callbacks change
 	// from another goroutine. With BlockRebalanceOnPoll they only run
@@ -103,7 +112,7 @@ func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) 
 	s := &Scorer{
 		cfg: cfg, w: w, codec: codec, log: log, metrics: m, now: time.Now,
 		engines: make(map[int32]*score.Engine), resume: make(map[int32]int64),
-		last: make(map[int32]int64),
+		last: make(map[int32]int64), rejectLog: newRejectLog(),
 	}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
@@ -143,6 +152,7 @@ func New(cfg Config, w *stream.Writer, log Logger, m *Metrics) (*Scorer, error) 
 		}
 		return nil, fmt.Errorf("scorer: kafka client: %w", err)
 	}
+	s.dead = &deadLetters{cl: s.cl, topic: cfg.DeadLetterTopic}
 	return s, nil
 }
 
@@ -156,7 +166,14 @@ func (s *Scorer) Client() *kgo.Client { return s.cl }
 // replay into no new entries, while the flow topic may receive events again
 // under the same keys. Run returns an error only when Kafka refuses a flow
 // record for good; the batch's offsets are then not committed.
+//
+// A batch in flight when ctx ends is finished, within inflightGrace: its
+// events written and acknowledged, its offsets committed. A write that
+// fails after ctx ended is not retried; the next owner replays the batch.
 func (s *Scorer) Run(ctx context.Context) error {
+	work, endWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer endWork()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(inflightGrace, endWork) })()
 	defer func() {
 		if s.flow != nil {
 			s.flow.close()
@@ -196,14 +213,17 @@ func (s *Scorer) Run(ctx context.Context) error {
 		if s.flow != nil {
 			s.flow.produce()
 		}
-		if err := s.write(ctx, &batch); err != nil {
+		if err := s.write(ctx, work, &batch); err != nil {
 			return nil // ctx ended mid-retry; the next owner replays the batch
 		}
-		if err := s.waitFlow(ctx); err != nil {
-			if ctx.Err() != nil {
+		if err := s.waitFlow(work); err != nil {
+			if work.Err() != nil {
 				return nil // as above
 			}
 			return err
+		}
+		if err := s.waitDeadLetters(work); err != nil {
+			return nil // as above
 		}
 		s.observe(written)
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
@@ -233,7 +253,7 @@ func (s *Scorer) poll(ctx context.Context) kgo.Fetches {
 func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) []flow.Event {
 	var t tick.Tick
 	if err := s.codec.Decode(r.Value, &t); err != nil {
-		s.reject("decode", r, err)
+		s.reject(tick.Reason(err), r, err)
 		return events
 	}
 	s.metrics.Ticks.WithLabelValues(string(t.Type)).Inc()
@@ -243,7 +263,7 @@ func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) 
 	eng, resume := s.engine(r.Partition)
 	events, err := eng.Apply(&t, src, s.now().UnixNano(), events)
 	if err != nil {
-		s.reject("invalid", r, err)
+		s.rejectTick(r, err)
 		return events
 	}
 	if len(events) == 0 || r.Offset < resume {
@@ -332,30 +352,32 @@ func (s *Scorer) observe(events []written) {
 	}
 }
 
-// TODO: rejected records are counted and logged but not kept; a dead-letter
-// topic would let an operator replay them after a fix.
-func (s *Scorer) reject(reason string, r *kgo.Record, err error) {
-	s.metrics.Rejected.WithLabelValues(reason).Inc()
-	s.log.Warnw("record skipped", "reason", reason, "partition", r.Partition, "offset", r.Offset, "err", err)
-}
+// inflightGrace bounds how long Run, once its context ended, still works on
+// the batch in flight.
+const inflightGrace = 5 * time.Second
 
 // write retries with capped exponential backoff until Redis takes the batch or
 // ctx ends. While it retries no offsets are committed and nothing new is
 // polled, so a Redis outage pauses consumption instead of losing events.
-func (s *Scorer) write(ctx context.Context, batch *stream.Batch) error {
+// Each attempt runs under work, which outlives ctx a little, so an attempt
+// under way when ctx ends completes.
+func (s *Scorer) write(ctx, work context.Context, batch *stream.Batch) error {
 	if batch.Len() == 0 {
 		return nil
 	}
 	backoff := 50 * time.Millisecond
 	for {
 		start := s.now()
-		added, err := s.w.Write(ctx, batch)
+		added, err := s.w.Write(work, batch)
 		if err == nil {
 			s.metrics.WriteTime.Observe(s.now().Sub(start).Seconds())
 			s.metrics.Duplicates.Add(float64(batch.Len() - added))
 			return nil
 		}
 		s.metrics.RedisErrors.Inc()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		s.log.Warnw("redis write failed; retrying", "events", batch.Len(), "backoff", backoff, "err", err)
 		select {
 		case <-ctx.Done():

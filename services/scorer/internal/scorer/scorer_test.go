@@ -1,12 +1,16 @@
 package scorer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -14,7 +18,9 @@ import (
 
 	"github.com/liveflow/liveflow/pkg/flow"
 	"github.com/liveflow/liveflow/pkg/localredis"
+	"github.com/liveflow/liveflow/pkg/testkit"
 	"github.com/liveflow/liveflow/pkg/tick"
+	"github.com/liveflow/liveflow/pkg/topics"
 )
 
 // session is three underlyings interleaved as a feed would send them: spots
@@ -129,22 +135,34 @@ func TestSkipsBadRecordsAndGoesOn(t *testing.T) {
 		}
 		return b
 	}
-	badSymbol := trade("AAPL", msftPut, 1, 1, 1)
+	with := func(tk tick.Tick, change func(*tick.Tick)) tick.Tick { change(&tk); return tk }
+	otherSchema := append([]byte{0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8}, encoded[10:]...)
 	cases := []struct {
 		name   string
 		value  []byte
 		reason string
 	}{
-		{"not avro", []byte("not avro at all"), "decode"},
-		{"empty value", nil, "decode"},
-		{"truncated avro", encoded[:len(encoded)-4], "decode"},
-		{"trade of size 0", encode(trade("AAPL", aaplCall, 1, 1, 0)), "invalid"},
-		{"symbol of another underlying", encode(badSymbol), "invalid"},
+		{"not avro", []byte("not avro at all"), tick.ReasonMalformed},
+		{"empty value", nil, tick.ReasonMalformed},
+		{"truncated avro", encoded[:len(encoded)-4], tick.ReasonMalformed},
+		{"trailing bytes", append(encoded[:len(encoded):len(encoded)], 0), tick.ReasonMalformed},
+		{"another schema", otherSchema, tick.ReasonSchema},
+		{"json", []byte(`{"type":"trade","symbol":"AAPL  261218C00200000"}`), tick.ReasonMalformed},
+		{"trade of size 0", encode(trade("AAPL", aaplCall, 1, 1, 0)), tick.ReasonValue},
+		{"negative price", encode(trade("AAPL", aaplCall, 1, -1, 1)), tick.ReasonValue},
+		{"NaN price", encode(trade("AAPL", aaplCall, 1, math.NaN(), 1)), tick.ReasonValue},
+		{"symbol of another underlying", encode(trade("AAPL", msftPut, 1, 1, 1)), tick.ReasonSymbol},
+		{"unparseable symbol", encode(trade("AAPL", "AAPL 2612", 1, 1, 1)), tick.ReasonSymbol},
+		{"expired contract", encode(trade("AAPL", "AAPL  261127C00200000", 1, 1, 1)), tick.ReasonExpired},
+		{"from the future", encode(with(valid, func(tk *tick.Tick) { tk.TS += int64(time.Hour) })),
+			tick.ReasonFuture},
+		{"ts in milliseconds", encode(with(valid, func(tk *tick.Tick) { tk.TS /= 1e6 })), tick.ReasonPast},
 	}
 	// All on one key, so one partition: the good trade comes after every
 	// bad record and is only scored if the scorer goes on past them.
 	for _, c := range cases {
-		h.produceRaw(t, &kgo.Record{Key: []byte("AAPL"), Value: c.value})
+		h.produceRaw(t, &kgo.Record{Key: []byte("AAPL"), Value: c.value,
+			Headers: []kgo.RecordHeader{{Key: "case", Value: []byte(c.name)}}})
 	}
 	h.produce(t, trade("AAPL", aaplCall, 2, 5, 7))
 	r := h.start(t, "scorers")
@@ -166,6 +184,86 @@ func TestSkipsBadRecordsAndGoesOn(t *testing.T) {
 	if got := r.log.Count("warn", "record skipped"); got != len(cases) {
 		t.Errorf("logged %d skipped records, want %d", got, len(cases))
 	}
+
+	// The offsets were committed, so every dead letter is in its topic:
+	// the refused record as it was, where it came from and why.
+	letters := h.read(t, dlqTopic)
+	if len(letters) != len(cases) {
+		t.Fatalf("%d dead letters, want %d", len(letters), len(cases))
+	}
+	for i, c := range cases {
+		l := letters[i]
+		hd := headers(l)
+		if hd["case"] != c.name || hd[topics.HeaderReason] != c.reason || hd[topics.HeaderError] == "" ||
+			hd[topics.HeaderTopic] != topic || hd[topics.HeaderOffset] != strconv.Itoa(i) ||
+			hd[topics.HeaderPartition] != strconv.Itoa(int(l.Partition)) ||
+			string(l.Key) != "AAPL" || !bytes.Equal(l.Value, c.value) {
+			t.Errorf("dead letter %d = key %q, value %q, headers %v; want case %q, reason %q, offset %d",
+				i, l.Key, l.Value, hd, c.name, c.reason, i)
+		}
+	}
+	if got := testutil.ToFloat64(r.metrics.DeadLetterErrors); got != 0 {
+		t.Errorf("dead letter errors = %v, want 0", got)
+	}
+}
+
+// A flood of bad records is logged a few lines a second, every one counted
+// and set aside.
+func TestRejectLogIsRateLimited(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const flood = 200
+	recs := make([]*kgo.Record, flood)
+	for i := range recs {
+		recs[i] = &kgo.Record{Key: []byte("AAPL"), Value: []byte("garbage")}
+	}
+	h.produceRaw(t, recs...)
+	r := h.start(t, "scorers")
+	h.waitCaughtUp(t, "scorers", "the flood committed")
+	if got := testutil.ToFloat64(r.metrics.Rejected.WithLabelValues(tick.ReasonMalformed)); got != flood {
+		t.Errorf("rejected{reason=malformed} = %v, want %d", got, flood)
+	}
+	if n := r.log.Count("warn", "record skipped"); n < 1 || n > rejectLogBurst+5 {
+		t.Errorf("logged %d lines for %d bad records, want at least 1 and about %d", n, flood, rejectLogBurst)
+	}
+	if n := len(h.read(t, dlqTopic)); n != flood {
+		t.Errorf("%d dead letters, want %d", n, flood)
+	}
+}
+
+// A dead letter Kafka refuses is counted and logged; the partition goes on.
+func TestRefusedDeadLetterDoesNotHoldThePartition(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.produceRaw(t, &kgo.Record{Key: []byte("AAPL"), Value: []byte("garbage")})
+	h.produce(t, trade("AAPL", aaplCall, 2, 5, 7))
+	r := &run{metrics: NewMetrics(prometheus.NewRegistry()), log: &testkit.Logs{}}
+	s, err := New(Config{Brokers: h.brokers, Topic: topic, Group: "scorers", ClientID: "scorer-test",
+		DeadLetterTopic: "no-such-topic"}, h.w, r.log, r.metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return scoredAt }
+	r.s = s
+	r.run(t)
+	h.waitCaughtUp(t, "scorers", "offsets committed past the refused dead letter")
+	if evs := h.events(t)["AAPL"]; len(evs) != 1 {
+		t.Errorf("AAPL events = %+v, want the good trade", evs)
+	}
+	if got := testutil.ToFloat64(r.metrics.DeadLetterErrors); got != 1 {
+		t.Errorf("dead letter errors = %v, want 1", got)
+	}
+	if n := r.log.Count("warn", "dead letter refused by Kafka; the record stays only in its own topic"); n != 1 {
+		t.Errorf("logged %d refused dead letters, want 1", n)
+	}
+}
+
+func headers(r *kgo.Record) map[string]string {
+	out := map[string]string{}
+	for _, h := range r.Headers {
+		out[h.Key] = string(h.Value)
+	}
+	return out
 }
 
 func TestReplayAddsNoEntries(t *testing.T) {
@@ -268,6 +366,36 @@ func TestRedisOutagePausesCommits(t *testing.T) {
 			t.Errorf("%s events after the outage = %+v, want one of size %d",
 				tk.Underlying, evs, tk.Size)
 		}
+	}
+}
+
+// A batch in flight when the scorer is told to stop is finished: written
+// to Redis and committed, so the next owner has nothing to replay.
+func TestStopFinishesTheBatchInFlight(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.start(t, "scorers")
+	h.produce(t, spot("AAPL", 1, 200))
+	h.waitCaughtUp(t, "scorers", "first tick committed")
+
+	// Writes wait while Redis is paused: the next batch is in flight.
+	const pause = 1500 * time.Millisecond
+	if err := h.rdb.Do(context.Background(), "CLIENT", "PAUSE", pause.Milliseconds(), "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	h.produce(t, trade("AAPL", aaplCall, 2, 5, 3))
+	waitFor(t, "the trade consumed", func() bool {
+		return testutil.ToFloat64(r.metrics.Ticks.WithLabelValues(string(tick.Trade))) == 1
+	})
+	took := r.stop(t)
+	if took < pause/3 {
+		t.Errorf("Run returned %s after cancel, before the paused write could finish", took)
+	}
+	if evs := h.events(t)["AAPL"]; len(evs) != 1 || evs[0].Size != 3 {
+		t.Errorf("AAPL events = %+v, want the trade written before Run returned", evs)
+	}
+	if !h.caughtUp(t, "scorers") {
+		t.Error("the batch in flight at the stop was not committed")
 	}
 }
 
