@@ -40,9 +40,10 @@ type markKey struct {
 
 type mark struct {
 	ts, seq int64
-	same    int32 // ticks passed with exactly ts and seq
-	skipped int32 // ticks of a later generation dropped at exactly ts and seq
-	gen     uint64
+	same    int32  // ticks passed with exactly ts and seq
+	gen     uint64 // the generation that passed the last of them
+	skipped int32  // ticks of generation skipGen dropped at exactly ts and seq
+	skipGen uint64
 }
 
 // maxMarks bounds the router's memory: about one mark per contract traded
@@ -103,6 +104,12 @@ func (r *router) repeat(gen uint64, t *tick.Tick, seq int64) bool {
 		// passed on and leaves the mark where it is.
 		return false
 	case c < 0:
+		return true
+	case m.skipGen != gen:
+		// The first tick of this generation at the mark repeats the
+		// first of the m.same ticks passed there.
+		m.skipGen, m.skipped = gen, 1
+		r.marks[k] = m
 		return true
 	case m.skipped < m.same:
 		m.skipped++

@@ -46,6 +46,7 @@ const (
 
 // Session scripts one connection.
 type Session struct {
+	Refuse     bool          // answer the upgrade with HTTP 503, as a server that is down
 	RejectAuth bool          // answer auth with auth_failed and close
 	AuthDelay  time.Duration // wait this long before answering auth
 	Frames     []Frame       // sent in order once the client subscribed
@@ -66,12 +67,12 @@ type Server struct {
 	mu       sync.Mutex
 	conns    int
 	finished int
-	down     bool
 	subs     []string
 }
 
 // NewServer starts a server that accepts key and scripts its n-th
-// connection (from 1) with script(n). It stops when the test ends.
+// connection attempt (from 1) with script(n), which may be called from
+// several goroutines. It stops when the test ends.
 func NewServer(tb testing.TB, key string, script func(conn int) Session) *Server {
 	tb.Helper()
 	s := &Server{key: key, script: script, stop: make(chan struct{})}
@@ -85,14 +86,7 @@ func NewServer(tb testing.TB, key string, script func(conn int) Session) *Server
 	return s
 }
 
-// SetDown makes the server refuse new connections (HTTP 503) or take them again.
-func (s *Server) SetDown(down bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.down = down
-}
-
-// Connections returns how many connections the server accepted.
+// Connections returns how many connection attempts the server saw.
 func (s *Server) Connections() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,14 +109,14 @@ func (s *Server) Subscriptions() []string {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	if s.down {
-		s.mu.Unlock()
+	s.conns++
+	n := s.conns
+	s.mu.Unlock()
+	sess := s.script(n)
+	if sess.Refuse {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
 	}
-	s.conns++
-	sess := s.script(s.conns)
-	s.mu.Unlock()
 
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
