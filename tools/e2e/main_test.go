@@ -48,10 +48,12 @@ func build(dir string) error {
 			return fmt.Errorf("e2e: build %s: %v\n%s", name, err, out)
 		}
 	}
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "devstack"), "./devstack")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("e2e: build devstack: %v\n%s", err, out)
+	for _, tool := range []string{"devstack", "flowctl"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, tool), "./"+tool)
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("e2e: build %s: %v\n%s", tool, err, out)
+		}
 	}
 	return nil
 }
