@@ -23,15 +23,18 @@ type connection struct {
 	seeds    []string
 }
 
-func (c *connection) register(fs *flag.FlagSet, e env) {
+// register adds the flags; withRegistry adds -schema-registry too.
+func (c *connection) register(fs *flag.FlagSet, e env, withRegistry bool) {
 	brokers := e.getenv("LIVEFLOW_KAFKA_BROKERS")
 	if brokers == "" {
 		brokers = "127.0.0.1:9092"
 	}
 	fs.StringVar(&c.brokers, "kafka-brokers", brokers, "Kafka seed brokers, comma-separated host:port (default from LIVEFLOW_KAFKA_BROKERS)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for a broker to answer before giving up")
-	fs.StringVar(&c.registry, "schema-registry", e.getenv("LIVEFLOW_SCHEMA_REGISTRY"),
-		"URL of a Confluent-compatible schema registry, for records framed with a registry schema id (default from LIVEFLOW_SCHEMA_REGISTRY)")
+	if withRegistry {
+		fs.StringVar(&c.registry, "schema-registry", e.getenv("LIVEFLOW_SCHEMA_REGISTRY"),
+			"URL of a Confluent-compatible schema registry, for records framed with a registry schema id (default from LIVEFLOW_SCHEMA_REGISTRY)")
+	}
 }
 
 // check validates the flags; call it after parsing.

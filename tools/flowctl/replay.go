@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/liveflow/liveflow/pkg/record"
 	"github.com/liveflow/liveflow/pkg/tape"
 	"github.com/liveflow/liveflow/pkg/tick"
 	"github.com/liveflow/liveflow/pkg/topics"
@@ -30,12 +29,13 @@ type replayFlags struct {
 }
 
 // runReplay produces a tape into the ticks topic as ingest would: each tick
-// validated, stamped with the time it was read, encoded as Avro and keyed by
-// underlying. The tape's pace is kept, scaled by -speed.
+// validated, stamped with the time it was read, encoded as single-object
+// Avro (the only framing scorers read ticks in) and keyed by underlying. The
+// tape's pace is kept, scaled by -speed.
 func runReplay(ctx context.Context, e env, args []string) error {
 	var f replayFlags
 	fs := newFlags(e, "replay", "[flags] TAPE.ndjson")
-	f.conn.register(fs, e)
+	f.conn.register(fs, e, false)
 	fs.StringVar(&f.topic, "topic", topics.Ticks, "topic to produce the ticks to")
 	fs.Float64Var(&f.speed, "speed", 1, "pace multiplier: 1 keeps the tape's pace, 10 is ten times faster, 0 as fast as Kafka takes it")
 	fs.IntVar(&f.partitions, "partitions", topics.DefaultPartitions, "partitions of the topic if replay creates it")
@@ -60,13 +60,6 @@ func runReplay(ctx context.Context, e env, args []string) error {
 	defer cl.Close()
 	if _, err := topics.Ensure(ctx, kadm.NewClient(cl), f.topic, int32(f.partitions), nil); err != nil {
 		return err
-	}
-	if reg, err := f.conn.registryClient(); err != nil {
-		return err
-	} else if reg != nil {
-		if err := codec.UseRegistry(ctx, reg, record.Subject(f.topic)); err != nil {
-			return err
-		}
 	}
 
 	r := &replayer{e: e, f: f, cl: cl, codec: codec, now: time.Now}

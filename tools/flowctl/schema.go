@@ -95,7 +95,7 @@ func parseAlone(text string) (avro.Schema, error) {
 func schemaCheck(ctx context.Context, e env, args []string) error {
 	var conn connection
 	fs := newFlags(e, "schema check", "[flags] [FILE.avsc...]")
-	conn.register(fs, e)
+	conn.register(fs, e, true)
 	ticks := fs.String("ticks-topic", topics.Ticks, "with a registry: the topic whose subject holds tick.avsc")
 	flows := fs.String("flow-topic", topics.Flow, "with a registry: the topic whose subject holds flow_event.avsc")
 	if err := parseFlags(fs, args); err != nil {

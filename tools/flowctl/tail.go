@@ -31,7 +31,7 @@ type tailFlags struct {
 func runTail(ctx context.Context, e env, args []string) error {
 	var f tailFlags
 	fs := newFlags(e, "tail", "[flags]")
-	f.conn.register(fs, e)
+	f.conn.register(fs, e, true)
 	fs.StringVar(&f.topic, "topic", topics.Flow, "topic to read: the flow topic, or the ticks topic")
 	fs.StringVar(&f.from, "from", "end", "where to start: end (new records only), start, an RFC 3339 time, "+
 		"a duration ago (e.g. 15m), or an offset (every partition, or the one of -partition)")

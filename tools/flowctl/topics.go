@@ -32,7 +32,7 @@ func runTopics(ctx context.Context, e env, args []string) error {
 	sub, args := args[0], args[1:]
 	var f topicsFlags
 	fs := newFlags(e, "topics "+sub, "[flags] [topic...]")
-	f.conn.register(fs, e)
+	f.conn.register(fs, e, false)
 	switch sub {
 	case "describe", "create":
 		fs.StringVar(&f.ticks, "ticks-topic", topics.Ticks, "the ticks topic")
