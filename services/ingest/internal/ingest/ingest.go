@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/liveflow/liveflow/pkg/svc"
 	"github.com/liveflow/liveflow/pkg/tick"
 )
 
@@ -31,6 +32,7 @@ type Pipeline struct {
 	metrics  *Metrics
 	log      Logger
 	now      func() time.Time
+	rejected *svc.LogLimiter // bounds the "input rejected" lines per reason
 }
 
 // NewPipeline returns a Pipeline producing to topic. Records it has handed to
@@ -41,19 +43,21 @@ func NewPipeline(life context.Context, p Producer, topic string, m *Metrics, log
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{life: life, producer: p, topic: topic, codec: codec, metrics: m, log: log, now: time.Now}, nil
+	return &Pipeline{life: life, producer: p, topic: topic, codec: codec, metrics: m, log: log, now: time.Now,
+		rejected: svc.NewLogLimiter(time.Second, 10)}, nil
 }
 
-// Tick validates t, stamps the ingest time and produces it keyed by its
+// Tick stamps the ingest time, validates t (a tick stamped later than it
+// was read, beyond clock skew, is refused) and produces it keyed by its
 // underlying, so every tick of one underlying lands in one partition in order.
 // Produce blocks when the client's buffer is full, which slows the feed
 // rather than growing memory.
 func (p *Pipeline) Tick(ctx context.Context, t *tick.Tick, _ int64) error {
+	t.IngestTS = p.now().UnixNano()
 	if err := t.Validate(); err != nil {
-		p.Reject("invalid", err)
+		p.Reject(rejectReason(err), err)
 		return nil
 	}
-	t.IngestTS = p.now().UnixNano()
 	if t.Conditions == nil {
 		t.Conditions = []string{}
 	}
@@ -68,6 +72,17 @@ func (p *Pipeline) Tick(ctx context.Context, t *tick.Tick, _ int64) error {
 	return ctx.Err()
 }
 
+// rejectReason labels a tick that fails validation: "invalid" for a field
+// missing or out of range, as the feeds' parsers say, and the tick's own
+// reason for a time or an expiry that cannot be right.
+func rejectReason(err error) string {
+	switch r := tick.Reason(err); r {
+	case tick.ReasonExpired, tick.ReasonFuture, tick.ReasonPast:
+		return r
+	}
+	return "invalid"
+}
+
 func (p *Pipeline) produced(r *kgo.Record, err error) {
 	if err != nil {
 		p.metrics.ProduceErrors.Inc()
@@ -77,8 +92,11 @@ func (p *Pipeline) produced(r *kgo.Record, err error) {
 	p.metrics.Produced.Inc()
 }
 
-// Reject counts and logs input that cannot be used.
+// Reject counts input that cannot be used and logs it, a few lines a second
+// per reason at most; each line says how many were not logged before it.
 func (p *Pipeline) Reject(reason string, err error) {
 	p.metrics.Rejected.WithLabelValues(reason).Inc()
-	p.log.Warnw("input rejected", "reason", reason, "err", err)
+	if ok, held := p.rejected.Allow(reason); ok {
+		p.log.Warnw("input rejected", "reason", reason, "err", err, "not_logged_before", held)
+	}
 }

@@ -40,7 +40,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Ticks: counters("liveflow_ingest_ticks_total", "Ticks accepted from the feed, by type.", "type"),
 		Rejected: counters("liveflow_ingest_rejected_total",
-			"Feed input rejected, by reason (malformed, unknown_type, bad_symbol, invalid, encode).", "reason"),
+			"Feed input rejected, by reason (malformed, unknown_type, bad_symbol, invalid, expired, future, past, "+
+				"encode).", "reason"),
 		Produced:      counter("liveflow_ingest_produced_total", "Ticks acknowledged by Kafka."),
 		ProduceErrors: counter("liveflow_ingest_produce_errors_total", "Ticks Kafka did not acknowledge."),
 		FeedRestarts: counters("liveflow_ingest_feed_restarts_total",
