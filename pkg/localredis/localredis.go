@@ -27,6 +27,13 @@ type Options struct {
 	Port    int    // 0 picks a free port
 	Dir     string // working directory for logs and persistence; "" means a temp dir
 	Persist bool   // enable append-only persistence in Dir
+
+	// Cluster starts the server as a Redis Cluster node (see StartCluster),
+	// with its cluster bus on a free port of its own.
+	Cluster bool
+	// NodeTimeout is the cluster-node-timeout of a cluster node: how long a
+	// master may be unreachable before its replica takes over. 0 means 1s.
+	NodeTimeout time.Duration
 }
 
 // Server is a running redis-server.
@@ -45,6 +52,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNotInstalled
+	}
+	var clusterArgs []string
+	if opts.Cluster {
+		if clusterArgs, err = clusterNodeArgs(opts.NodeTimeout); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{dir: opts.Dir, done: make(chan struct{})}
 	if s.dir == "" {
@@ -65,11 +78,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Persist {
 		appendOnly = "yes"
 	}
-	s.cmd = exec.Command(bin,
+	args := []string{
 		"--bind", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--dir", s.dir, "--save", "", "--appendonly", appendOnly,
 		"--logfile", filepath.Join(s.dir, "redis.log"), "--daemonize", "no",
-	)
+	}
+	if opts.Cluster {
+		args = append(args, clusterArgs...)
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("localredis: start %s: %w", bin, err)
