@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -87,16 +88,22 @@ func resolve(addrs string, mode Mode) ([]string, Mode, error) {
 
 // New returns a client for the addresses: a *redis.Client for a single
 // server, a *redis.ClusterClient for a cluster. Commands time out with their
-// context.
+// context. A cluster client re-reads the slot map whenever a node fails, so
+// it follows a replica that took over from a crashed master within a
+// retry or two.
 func New(addrs string, opts Options) (redis.UniversalClient, error) {
 	list, mode, err := resolve(addrs, opts.Mode)
 	if err != nil {
 		return nil, err
 	}
 	if mode == ModeCluster {
-		return redis.NewClusterClient(&redis.ClusterOptions{
+		cc := redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: list, PoolSize: opts.PoolSize, ContextTimeoutEnabled: true,
-		}), nil
+			// A safety net under the reload on failure below.
+			ClusterStateReloadInterval: 10 * time.Second,
+		})
+		cc.OnNewNode(func(node *redis.Client) { node.AddHook(reloadOnFailure{cc}) })
+		return cc, nil
 	}
 	return redis.NewClient(&redis.Options{
 		Addr: list[0], PoolSize: opts.PoolSize, ContextTimeoutEnabled: true,

@@ -4,9 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/liveflow/liveflow/pkg/localredis"
 	"github.com/liveflow/liveflow/pkg/localredis/redistest"
 )
 
@@ -87,4 +89,49 @@ func TestCheckAgreesWithNew(t *testing.T) {
 			rdb.Close()
 		}
 	}
+}
+
+// TestClusterClientFollowsACrashedMaster kills a master while a client
+// writes: the client must reach the replica that took over within seconds,
+// not at go-redis's periodic reload a minute later.
+func TestClusterClientFollowsACrashedMaster(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := redistest.Cluster(t, localredis.ClusterOptions{Replicas: 1})
+	rdb, err := New(c.Seeds(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if _, ok := rdb.(*redis.ClusterClient); !ok {
+		t.Fatalf("New(%q) = %T, want a cluster client", c.Seeds(), rdb)
+	}
+	const key = "{k}counter"
+	if err := rdb.Set(ctx, key, 0, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	slot, err := rdb.ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := c.MasterOf(ctx, int(slot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(master); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	for {
+		err := rdb.Incr(ctx, key).Err()
+		if err == nil {
+			break
+		}
+		if time.Since(killed) > 20*time.Second {
+			t.Fatalf("no write reached the new master within 20s of the crash: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("writes resumed %s after the master was killed", time.Since(killed).Round(time.Millisecond))
 }
