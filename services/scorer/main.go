@@ -60,7 +60,7 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the edges")
 	fs.Int64Var(&c.maxLen, "stream-maxlen", 100_000, "approximate entries kept per shard stream")
 	fs.DurationVar(&c.ttl, "stream-ttl", 24*time.Hour, "a shard stream idle this long expires")
-	fs.BoolVar(&c.notify, "stream-notify", false, "also announce each append on the shard's Pub/Sub channel flow:{n}:live, for edges run with -fanout pubsub")
+	fs.BoolVar(&c.notify, "stream-notify", false, "also announce each append on the shard's Pub/Sub channel flow:{n.k}:live, for edges run with -fanout pubsub")
 	fs.StringVar(&c.stateTopic, "state-topic", topics.ScorerState, "compacted topic for checkpoints of the scoring state; empty turns them off")
 	fs.StringVar(&c.flowTopic, "flow-topic", topics.Flow, "topic that receives every scored event as an Avro record keyed by underlying; empty turns it off")
 	fs.DurationVar(&c.flowKeep, "flow-retention", topics.DefaultFlowRetention, "retention of the flow topic when the scorer creates it")

@@ -92,7 +92,7 @@ func run(ctx context.Context, binDir string) error {
 	say("liveflow is running; press Ctrl-C to stop")
 	say("  live feed:   %s  (WebSocket: %s/ws)", page, strings.Replace(page, "http", "ws", 1))
 	say("  Kafka:       %s  (topic %s; e.g. kcat -b %s -t %s -C)", s.Brokers, s.Topic, s.Brokers, s.Topic)
-	say("  Redis:       %s  (streams flow:{0} .. flow:{15})", s.Redis)
+	say("  Redis:       %s  (streams flow:{0.k} .. flow:{15.k}, see docs/protocol.md)", s.Redis)
 	say("  metrics:     %s/metrics  http://%s/metrics  http://%s/metrics", page, scorerOps, ingestOps)
 
 	return watch(ctx, procs)
