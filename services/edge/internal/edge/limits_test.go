@@ -14,8 +14,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/liveflow/liveflow/pkg/auth"
 	"github.com/liveflow/liveflow/pkg/wsclient"
-	"github.com/liveflow/liveflow/services/edge/internal/auth"
 	"github.com/liveflow/liveflow/services/edge/internal/edge"
 )
 

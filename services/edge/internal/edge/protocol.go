@@ -92,6 +92,11 @@ type reply struct {
 	Snapshot []json.RawMessage `json:"snapshot,omitempty"`
 	Resume   string            `json:"resume,omitempty"` // "complete" or "gap"
 	Missed   []json.RawMessage `json:"missed,omitempty"`
+	// With "subscribed": per shard the subscription reads, the id of the
+	// last entry before live delivery began. A client that keeps these and
+	// then the id of each event it receives can resume from every shard,
+	// even one it has not had an event from yet.
+	Positions []string `json:"positions,omitempty"`
 
 	Feed string `json:"feed,omitempty"` // with "status": "ok" or "degraded"
 

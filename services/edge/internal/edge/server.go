@@ -17,7 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/liveflow/liveflow/services/edge/internal/auth"
+	"github.com/liveflow/liveflow/pkg/auth"
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
 

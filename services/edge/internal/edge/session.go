@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,7 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
-	"github.com/liveflow/liveflow/services/edge/internal/auth"
+	"github.com/liveflow/liveflow/pkg/auth"
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
 
@@ -240,7 +241,7 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 		s.publish()
 		return errorReply(req.ID, CodeUnavailable, "could not start reading the event streams; try again")
 	}
-	r := reply{Op: "subscribed", ID: req.ID, Symbols: sub.symbols}
+	r := reply{Op: "subscribed", ID: req.ID, Symbols: sub.symbols, Positions: positions(from)}
 	if resumeFrom != nil {
 		var complete bool
 		r.Missed, complete, err = s.missed(actx, sub, from, resumeFrom)
@@ -283,6 +284,17 @@ func (s *session) entitled(sub *subscription) string {
 		}
 	}
 	return ""
+}
+
+// positions returns the event ids of the entries live delivery starts
+// after, one per shard, in shard order.
+func positions(from map[int]string) []string {
+	shards := slices.Sorted(maps.Keys(from))
+	out := make([]string, len(shards))
+	for i, shard := range shards {
+		out[i] = strconv.Itoa(shard) + "-" + from[shard]
+	}
+	return out
 }
 
 // defaultResumeSnapshot is the size of the fresh snapshot sent when a
