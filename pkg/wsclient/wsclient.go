@@ -22,6 +22,9 @@ type Message struct {
 	Snapshot []json.RawMessage `json:"snapshot,omitempty"` // with "subscribed", when asked for
 	Resume   string            `json:"resume,omitempty"`   // "complete" or "gap", after resume_from
 	Missed   []json.RawMessage `json:"missed,omitempty"`   // events missed since resume_from
+	// With "subscribed": per shard, the id of the last entry before live
+	// delivery began; a resume from these misses nothing.
+	Positions []string `json:"positions,omitempty"`
 
 	Feed string `json:"feed,omitempty"` // with "status": "ok" or "degraded"
 
