@@ -27,23 +27,43 @@ type Rule struct {
 	Updated     time.Time           `json:"updated"`
 }
 
+// Parts of a rule a CheckError names.
+const (
+	PartName        = "name"
+	PartFilter      = "filter"
+	PartDestination = "destination"
+)
+
+// CheckError is what is wrong with a rule, in words meant for its owner,
+// and which part of it.
+type CheckError struct {
+	Part string // PartName, PartFilter or PartDestination
+	Err  error
+}
+
+func (e *CheckError) Error() string { return e.Err.Error() }
+func (e *CheckError) Unwrap() error { return e.Err }
+
 // Check validates the parts of r its owner writes and normalizes the
-// filter's symbols. Its errors are meant for the owner.
+// filter's symbols. Its errors are *CheckError.
 func (r *Rule) Check() error {
 	if len(r.Name) > maxName {
-		return fmt.Errorf("name has %d bytes, at most %d allowed", len(r.Name), maxName)
+		return &CheckError{PartName, fmt.Errorf("name has %d bytes, at most %d allowed", len(r.Name), maxName)}
 	}
 	for _, c := range r.Name {
 		if unicode.IsControl(c) {
-			return fmt.Errorf("name %q holds a control character", r.Name)
+			return &CheckError{PartName, fmt.Errorf("name %q holds a control character", r.Name)}
 		}
 	}
 	m, err := filter.Compile(&r.Filter)
 	if err != nil {
-		return err
+		return &CheckError{PartFilter, err}
 	}
 	r.Filter = m.Filter()
-	return r.Destination.Check()
+	if err := r.Destination.Check(); err != nil {
+		return &CheckError{PartDestination, err}
+	}
+	return nil
 }
 
 // Compiled is a stored rule ready to match events. It is immutable.
