@@ -35,13 +35,12 @@ func Schedule(ctx context.Context, at At, now func() time.Time,
 	}
 	for {
 		next := market.NextWeekdayAt(now(), at.Hour, at.Minute)
-		for backoff := 5 * time.Second; load(ctx) != nil && ctx.Err() == nil; backoff = min(2*backoff, 5*time.Minute) {
-			if d := next.Sub(now()); d <= backoff {
-				break
-			}
+		backoff := 5 * time.Second
+		for load(ctx) != nil && ctx.Err() == nil && next.Sub(now()) > backoff {
 			if wait(ctx, backoff) != nil {
 				return
 			}
+			backoff = min(2*backoff, 5*time.Minute)
 		}
 		if wait(ctx, next.Sub(now())) != nil {
 			return

@@ -9,7 +9,8 @@
 //
 //	[{"ev":"status","status":"connected","message":"Connected Successfully"}]
 //	[{"ev":"T","sym":"O:SPY251219C00650000","x":302,"p":6.05,"s":10,"c":[219],"t":1765207800123,"q":51}]
-//	[{"ev":"Q","sym":"O:SPY251219C00650000","bx":302,"bp":6.0,"bs":40,"ax":308,"ap":6.1,"as":25,"t":1765207800124,"q":88}]
+//	[{"ev":"Q","sym":"O:SPY251219C00650000","bx":302,"bp":6.0,"bs":40,"ax":308,"ap":6.1,"as":25,
+//	  "t":1765207800124,"q":88}]
 //
 // Trades and quotes become ticks with the canonical OCC symbol, the
 // exchange's short name, OPRA condition mnemonics and nanosecond times.
