@@ -324,7 +324,9 @@ func TestGracefulShutdown(t *testing.T) {
 	for i := range 5 {
 		ids = append(ids, add(t, rdb, event(i, "AMD", "trade", 1)))
 	}
-	testkit.Eventually(t, 5*time.Second, "a is mid-delivery", func() bool { return hooks.heldCount() == 1 })
+	testkit.Eventually(t, 5*time.Second, "a is mid-delivery with all five", func() bool {
+		return hooks.heldCount() == 1 && in.c.inFlight() == 5
+	})
 	go func() {
 		time.Sleep(100 * time.Millisecond)
 		hooks.unhold()
