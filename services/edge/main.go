@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/liveflow/liveflow/pkg/redisconn"
@@ -25,6 +26,7 @@ type config struct {
 	httpAddr   string
 	redisAddr  string
 	redisMode  string
+	feedStatus string
 	shards     int
 	fanout     hub.Fanout
 	origins    string
@@ -49,6 +51,8 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "address of /ws, the live page, /healthz, /readyz and /metrics")
 	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis host:port, or comma-separated seed nodes of a Redis Cluster")
 	fs.StringVar(&c.redisMode, "redis-mode", "auto", "auto (a cluster when -redis-addr lists several nodes), single or cluster")
+	fs.StringVar(&c.feedStatus, "feed-status-key", "liveflow:feed:status",
+		"Redis hash where ingest publishes the market-data feed's state; clients are told when it is degraded (empty: ignore it)")
 	fs.IntVar(&c.shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the scorers")
 	fs.TextVar(&c.fanout, "fanout", hub.FanoutXRead, "how shard readers learn of new events: xread (XREAD BLOCK), or pubsub (the "+
 		"scorers' notifications, which needs scorers run with -stream-notify)")
@@ -105,6 +109,34 @@ func (c config) validate() error {
 	}
 	return nil
 }
+
+// followFeedStatus reads the market-data feed's state that ingest publishes
+// and passes it on to the clients, until ctx ends. A missing key means no
+// ingest reports a state (none runs, or it publishes none): nothing to say.
+// A failed read is left to the hub, which reports Redis trouble itself.
+func followFeedStatus(ctx context.Context, rdb redis.UniversalClient, key string, srv *edge.Server) {
+	t := time.NewTicker(feedStatusEvery)
+	defer t.Stop()
+	for {
+		st, err := rdb.HGetAll(ctx, key).Result()
+		if err == nil {
+			ok := len(st) == 0 || st["state"] == "ok"
+			reason := "the market-data feed is degraded"
+			if d := st["detail"]; d != "" {
+				reason += ": " + d
+			}
+			srv.SetStatus("feed", ok, reason)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// feedStatusEvery is how often the feed's state is read.
+const feedStatusEvery = time.Second
 
 func badAddrs(addrs string) error {
 	_, err := redisconn.Parse(addrs)
@@ -178,6 +210,9 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		srv.SetStatus("redis", hl.OK, hl.Reason)
 	}
 	srv.Register(ops.Mux())
+	if cfg.feedStatus != "" {
+		go followFeedStatus(ctx, rdb, cfg.feedStatus, srv)
+	}
 
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	defer stopHTTP()

@@ -29,7 +29,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestParse(t *testing.T) {
 	defaults := config{
-		httpAddr: ":8080", redisAddr: "127.0.0.1:6379", redisMode: "auto", shards: stream.DefaultShards,
+		httpAddr: ":8080", redisAddr: "127.0.0.1:6379", redisMode: "auto", feedStatus: "liveflow:feed:status",
+		shards:  stream.DefaultShards,
 		maxSubs: 64, maxConns: 100, queueLen: 4096, queueBytes: 4 << 20, lagGrace: 5 * time.Second,
 		reqRate: 20, reqBurst: 40,
 		pingEvery: 20 * time.Second, drainGrace: 10 * time.Second, drainOver: 5 * time.Second,
@@ -242,6 +243,18 @@ func TestRunServesUntilCanceled(t *testing.T) {
 	hubtest.XAdd(t, rdb, 4, "AAPL", `{"n":"b"}`)
 	if m, err := c.Read(wctx); err != nil || m.Op != "events" {
 		t.Fatalf("after the slow handshake got %+v, %v; want the next event", m, err)
+	}
+
+	// The market-data feed's state, as ingest publishes it, reaches clients.
+	for state, want := range map[string]string{"degraded": "degraded", "ok": "ok"} {
+		if err := rdb.HSet(wctx, "liveflow:feed:status", "state", state, "detail", "stalled for 30s").Err(); err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Read(wctx)
+		if err != nil || m.Op != "status" || m.Feed != want ||
+			(want == "degraded" && !strings.Contains(m.Message, "stalled for 30s")) {
+			t.Fatalf("after ingest reported %s got %+v, %v; want a %s status", state, m, err, want)
+		}
 	}
 
 	stop()
