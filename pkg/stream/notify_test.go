@@ -14,7 +14,7 @@ import (
 )
 
 func TestNotifyPublishesWhatWasAppended(t *testing.T) {
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	ctx := context.Background()
 	w, err := NewWriter(rdb, WriterConfig{Shards: 4, Notify: true})
 	if err != nil {
@@ -57,7 +57,7 @@ func TestNotifyPublishesWhatWasAppended(t *testing.T) {
 }
 
 func TestNotifySkipsReplays(t *testing.T) {
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	ctx := context.Background()
 	w, err := NewWriter(rdb, WriterConfig{Shards: 4, Notify: true})
 	if err != nil {
@@ -92,13 +92,15 @@ func TestNotifySkipsReplays(t *testing.T) {
 	if n.Prev != first.Entries[0].ID || strings.Join(events, " ") != `{"n":2} {"n":3}` {
 		t.Errorf("after replays got %+v; want prev %s and only the new entries", n, first.Entries[0].ID)
 	}
-	if m, err := sub.ReceiveTimeout(ctx, 100*time.Millisecond); err == nil {
+	select {
+	case m := <-sub.msgs:
 		t.Errorf("replays published %v", m)
+	case <-time.After(100 * time.Millisecond):
 	}
 }
 
 func TestNotifyOffPublishesNothing(t *testing.T) {
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	ctx := context.Background()
 	sub := subscribe(t, rdb, 0)
 	quiet, err := NewWriter(rdb, WriterConfig{})
@@ -192,37 +194,43 @@ func encode(n Notification) string {
 	return string(b)
 }
 
-// subscribe listens to the channels of shards and waits until Redis has
-// confirmed every subscription.
-func subscribe(t testing.TB, rdb *redis.Client, shards ...int) *redis.PubSub {
-	t.Helper()
-	var channels []string
-	for _, s := range shards {
-		channels = append(channels, Channel(s))
-	}
-	ctx := context.Background()
-	sub := rdb.SSubscribe(ctx, channels...)
-	t.Cleanup(func() { sub.Close() })
-	for range channels {
-		m, err := sub.ReceiveTimeout(ctx, 5*time.Second)
-		if _, ok := m.(*redis.Subscription); !ok || err != nil {
-			t.Fatalf("ssubscribe %v: got %v, %v", channels, m, err)
-		}
-	}
-	return sub
+// listener receives the messages of several shard channels.
+type listener struct {
+	msgs chan *redis.Message
 }
 
-func receive(t testing.TB, sub *redis.PubSub) *redis.Message {
+// subscribe listens to the channels of shards, each on a subscription of
+// its own (in a cluster, channels of different slots cannot share one), and
+// waits until Redis has confirmed every subscription.
+func subscribe(t testing.TB, rdb redis.UniversalClient, shards ...int) *listener {
 	t.Helper()
-	m, err := sub.ReceiveTimeout(context.Background(), 5*time.Second)
-	if err != nil {
-		t.Fatalf("receive: %v", err)
+	ctx := context.Background()
+	l := &listener{msgs: make(chan *redis.Message, 100)}
+	for _, s := range shards {
+		sub := rdb.SSubscribe(ctx, Channel(s))
+		t.Cleanup(func() { sub.Close() })
+		m, err := sub.ReceiveTimeout(ctx, 5*time.Second)
+		if _, ok := m.(*redis.Subscription); !ok || err != nil {
+			t.Fatalf("ssubscribe %s: got %v, %v", Channel(s), m, err)
+		}
+		go func() {
+			for m := range sub.Channel() {
+				l.msgs <- m
+			}
+		}()
 	}
-	msg, ok := m.(*redis.Message)
-	if !ok {
-		t.Fatalf("receive: got %T %v, want a message", m, m)
+	return l
+}
+
+func receive(t testing.TB, l *listener) *redis.Message {
+	t.Helper()
+	select {
+	case m := <-l.msgs:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("receive: no message within 5s")
+		return nil
 	}
-	return msg
 }
 
 func parse(t testing.TB, payload string) Notification {
@@ -235,7 +243,7 @@ func parse(t testing.TB, payload string) Notification {
 }
 
 // streamEntries returns a shard's entries from start on, as notified.
-func streamEntries(t testing.TB, rdb *redis.Client, shard int, start string) []Entry {
+func streamEntries(t testing.TB, rdb redis.UniversalClient, shard int, start string) []Entry {
 	t.Helper()
 	msgs, err := rdb.XRange(context.Background(), Key(shard), start, "+").Result()
 	if err != nil {

@@ -27,7 +27,7 @@ func TestShardIsStableAndSpread(t *testing.T) {
 }
 
 func TestWriteIsIdempotentPerTick(t *testing.T) {
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	ctx := context.Background()
 	w, err := NewWriter(rdb, WriterConfig{Shards: 4, TTL: time.Hour})
 	if err != nil {
@@ -73,7 +73,7 @@ func TestWriteIsIdempotentPerTick(t *testing.T) {
 }
 
 func TestWriteSurvivesScriptFlush(t *testing.T) {
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	ctx := context.Background()
 	w, err := NewWriter(rdb, WriterConfig{})
 	if err != nil {
