@@ -387,9 +387,10 @@ func TestIdleReadersStop(t *testing.T) {
 	})
 }
 
-// hubEnv is a hub reading a private redis-server.
+// hubEnv is a hub reading a private redis-server, or a private Redis
+// Cluster when LIVEFLOW_TEST_REDIS=cluster (see redistest.Universal).
 type hubEnv struct {
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	hub *hub.Hub
 	m   *hub.Metrics
 	log *testkit.Logs
@@ -397,7 +398,7 @@ type hubEnv struct {
 
 func newHub(t testing.TB, f hub.Fanout) *hubEnv {
 	t.Helper()
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	e := &hubEnv{rdb: rdb, m: hub.NewMetrics(prometheus.NewRegistry()), log: &testkit.Logs{}}
 	e.hub = hub.New(rdb, shards, e.log, e.m, hub.WithFanout(f))
 	t.Cleanup(func() { hubtest.Close(t, e.hub, rdb) })

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/liveflow/liveflow/pkg/localredis/redistest"
 	"github.com/liveflow/liveflow/pkg/stream"
 	"github.com/liveflow/liveflow/pkg/testkit"
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
@@ -34,9 +35,13 @@ func TestPubSubSurvivesKilledConnections(t *testing.T) {
 
 	const kills = 5
 	resubscribed := e.m.CatchUps.WithLabelValues("subscribed")
+	node, err := redistest.NodeFor(context.Background(), e.rdb, stream.Channel(shard))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range kills {
 		w.waitFor(t, int64(200*(i+1)))
-		n, err := e.rdb.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Result()
+		n, err := node.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Result()
 		if err != nil || n != 1 {
 			t.Fatalf("CLIENT KILL TYPE pubsub = %d, %v; want the reader's one connection", n, err)
 		}

@@ -27,7 +27,7 @@ type writer struct {
 // writers numbers the writers' topics.
 var writers atomic.Int64
 
-func newWriter(t testing.TB, rdb *redis.Client, underlyings ...string) *writer {
+func newWriter(t testing.TB, rdb redis.UniversalClient, underlyings ...string) *writer {
 	t.Helper()
 	w, err := stream.NewWriter(rdb, stream.WriterConfig{Shards: shards, TTL: time.Hour, Notify: true})
 	if err != nil {
@@ -81,7 +81,7 @@ func (w *writer) waitFor(t testing.TB, n int64) {
 }
 
 // streamIDs returns the ids of a shard's entries after one id up to another.
-func streamIDs(t testing.TB, rdb *redis.Client, shard int, after, through string) []string {
+func streamIDs(t testing.TB, rdb redis.UniversalClient, shard int, after, through string) []string {
 	t.Helper()
 	msgs, err := rdb.XRange(context.Background(), stream.Key(shard), "("+after, through).Result()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/liveflow/liveflow/pkg/localredis/redistest"
 	"github.com/liveflow/liveflow/pkg/stream"
 	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
@@ -78,11 +79,20 @@ func Close(tb testing.TB, h *hub.Hub, rdb redis.UniversalClient) {
 }
 
 // UnblockReaders ends the XREAD BLOCK of every connection blocked in Redis,
-// as a new entry would; a hub reader then notices that its hub closed.
-// Errors are ignored: callers repeat it until the hub has closed.
+// on every master of a cluster, as a new entry would; a hub reader then
+// notices that its hub closed. Errors are ignored: callers repeat it until
+// the hub has closed.
 func UnblockReaders(rdb redis.UniversalClient) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	_ = redistest.ForEachNode(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
+		unblock(ctx, node)
+		return nil
+	})
+}
+
+// unblock unblocks the blocked connections of one server.
+func unblock(ctx context.Context, rdb *redis.Client) {
 	list, err := rdb.ClientList(ctx).Result()
 	if err != nil {
 		return
