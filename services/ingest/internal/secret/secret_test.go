@@ -35,7 +35,7 @@ func TestStringNeverShowsItsValue(t *testing.T) {
 	}
 	for name, out := range map[string]string{
 		"%v":              fmt.Sprintf("%v", s),
-		"%s":              fmt.Sprintf("%s", s),
+		"%q":              fmt.Sprintf("%q", s),
 		"%#v":             fmt.Sprintf("%#v", s),
 		"%+v of a struct": fmt.Sprintf("%+v", c),
 		"%#v of a struct": fmt.Sprintf("%#v", c),
