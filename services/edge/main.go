@@ -168,6 +168,15 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 		ops.EnableProfiling()
 	}
 	ops.AddCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	// A draining node answers /readyz 503, so a load balancer stops sending
+	// it the clients it is moving to the other nodes.
+	var draining atomic.Bool
+	ops.AddCheck("drain", func(context.Context) error {
+		if draining.Load() {
+			return errors.New("draining: clients are moving to other nodes")
+		}
+		return nil
+	})
 	// The hub reports its health to the server, which tells the clients;
 	// the server is made after the hub, so reports wait for it.
 	var server atomic.Pointer[edge.Server]
@@ -228,6 +237,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	case err := <-served:
 		return err
 	}
+	draining.Store(true)
 	log.Info("edge draining", zap.Duration("over", cfg.drainOver), zap.Duration("grace", cfg.drainGrace))
 	dctx, cancel := context.WithTimeout(context.Background(), cfg.drainGrace)
 	defer cancel()
