@@ -6,6 +6,8 @@
 #                          prints the bootstrap address (also in DIR/bootstrap) as the
 #                          only stdout line, progress goes to stderr
 #   broker.sh stop DIR     stop it (idempotent)
+#   broker.sh crash DIR    kill it with SIGKILL, as a crash would (fault tests)
+#   broker.sh restart DIR  start a stopped or crashed broker again on its ports and data
 #
 # Needs java >= 17 and mvn. Jars are fetched with mvn because this project's
 # machines reach package registries only, not the Kafka tarball mirrors.
@@ -118,18 +120,32 @@ EOF
   "$JAVA" "${jvm[@]}" -XX:TieredStopAtLevel=1 kafka.tools.StorageTool format --standalone -t "$CLUSTER_ID" \
       -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
     || { tail -n 30 "$dir/format.log" >&2; die "formatting $dir/data failed (output above, full log $dir/format.log)"; }
+  : >"$dir/broker.log"
+  run_broker "$dir" "$addr" "$port"
+}
+
+# run_broker DIR ADDR PORT launches the broker of DIR/server.properties and
+# waits until it serves on ADDR.
+run_broker() {
+  local dir=$1 addr=$2 port=$3
+  local jvm=(-Xmx512m -Djava.awt.headless=true -Dlog4j2.configurationFile="$HERE/log4j2.properties"
+             -Dlog4j2.shutdownHookEnabled=false -cp "$LIBS/*")
+  local -a extra; read -r -a extra <<<"${KAFKA_OPTS:-}"
+  # A restart appends to the log: ready means one more start line than before.
+  local started; started=$(grep -c 'Kafka Server started' "$dir/broker.log" 2>/dev/null || true)
   # setsid: the broker is its own process group, so `stop` can signal it all and
   # it survives the caller's terminal; no stdio is inherited, so $(broker.sh start)
   # does not hang on the broker's open stdout.
   setsid nohup "$JAVA" "${jvm[@]}" ${extra[@]+"${extra[@]}"} kafka.Kafka "$dir/server.properties" \
-    >"$dir/broker.log" 2>&1 </dev/null &
+    >>"$dir/broker.log" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" >"$dir/broker.pid"
   log "started broker pid $pid on $addr, waiting up to ${START_TIMEOUT}s (log: $dir/broker.log)"
   local deadline=$((SECONDS + START_TIMEOUT))
   # Ready = startup finished (the broker logs this only once it is unfenced and its
   # listeners are open) AND the port answers; with kcat, also a real metadata request.
-  until grep -qs 'Kafka Server started' "$dir/broker.log" && (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null \
+  until (( $(grep -c 'Kafka Server started' "$dir/broker.log" 2>/dev/null || true) > ${started:-0} )) \
+      && (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null \
       && { ! command -v kcat >/dev/null || kcat -L -b "$addr" -m 5 >/dev/null 2>&1; }; do
     # Not alive(): just after the fork the child may not have exec'd java yet.
     # Only our own child can be behind $pid here, so "gone or zombie" = exited.
@@ -146,6 +162,27 @@ EOF
   echo "$addr" >"$dir/bootstrap"
   log "ready on $addr after $((SECONDS + START_TIMEOUT - deadline))s"
   echo "$addr"
+}
+
+# restart DIR starts the broker of DIR again on the ports and data it had.
+restart() {
+  local dir; dir=$(cd "$1" && pwd)
+  running_pid "$dir" >/dev/null && die "a broker is already running for $dir (pid $(cat "$dir/broker.pid"))"
+  [[ -f $dir/server.properties && -d $dir/data ]] || die "no broker was started in $dir; use start"
+  need_java; fetch
+  local addr; addr=$(sed -n 's|^advertised.listeners=PLAINTEXT://||p' "$dir/server.properties")
+  [[ -n $addr ]] || die "no advertised listener in $dir/server.properties"
+  run_broker "$dir" "$addr" "${addr##*:}"
+}
+
+# crash DIR kills the broker of DIR at once, as a crash would.
+crash() {
+  local dir=$1 pid
+  pid=$(running_pid "$dir") || die "no broker is running for $dir"
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  while alive "$pid"; do sleep 0.1; done
+  rm -f "$dir/broker.pid"
+  log "killed broker pid $pid"
 }
 
 stop() {
@@ -169,5 +206,7 @@ case "${1:-}" in
   fetch) need_java; fetch ;;
   start) [[ -n ${2:-} ]] || die "usage: $0 start DIR"; start "$2" ;;
   stop) [[ -n ${2:-} ]] || die "usage: $0 stop DIR"; stop "$2" ;;
-  *) die "usage: $0 fetch | start DIR | stop DIR" ;;
+  crash) [[ -n ${2:-} ]] || die "usage: $0 crash DIR"; crash "$2" ;;
+  restart) [[ -n ${2:-} ]] || die "usage: $0 restart DIR"; restart "$2" ;;
+  *) die "usage: $0 fetch | start DIR | stop DIR | crash DIR | restart DIR" ;;
 esac

@@ -59,6 +59,18 @@ func startProcess(name, bin string, env []string, out io.Writer, mu *sync.Mutex,
 // Pid returns the process id, for readers of /proc/<pid>.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
+// StartProcess runs a helper binary the way Service runs a service: args
+// and env added to the current environment, each printed line copied to out
+// with name in front, its own process group, dying with its parent. Tests
+// use it for what they kill and restart besides the services, such as a
+// Kafka stand-in.
+func StartProcess(name, bin string, env []string, out io.Writer, args ...string) (*Process, error) {
+	if out == nil {
+		out = io.Discard
+	}
+	return startProcess(name, bin, env, out, &sync.Mutex{}, args...)
+}
+
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
