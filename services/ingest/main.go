@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/liveflow/liveflow/pkg/redisconn"
 	"github.com/liveflow/liveflow/pkg/svc"
 	"github.com/liveflow/liveflow/pkg/synth"
 	"github.com/liveflow/liveflow/pkg/topics"
@@ -56,6 +57,7 @@ type config struct {
 	oiSnapshot  string
 	oiReloadAt  string
 	redisAddr   string
+	redisMode   string
 	statusKey   string
 	statusTTL   time.Duration
 	svc.Common
@@ -143,8 +145,10 @@ func (c *config) registerVendor(fs *flag.FlagSet) {
 	fs.StringVar(&c.oiSnapshot, "oi-snapshot", "", "open-interest snapshots in the vendor's chain shape, "+
 		"comma-separated files or http(s) URLs; empty: none")
 	fs.StringVar(&c.oiReloadAt, "oi-reload-at", "09:00", "New York time of the weekday reload of open interest")
-	fs.StringVar(&c.redisAddr, "redis-addr", "",
-		"Redis host:port to publish the feed status to; empty: not published")
+	fs.StringVar(&c.redisAddr, "redis-addr", "", "Redis host:port (or a cluster's seed nodes, "+
+		"comma-separated) to publish the feed status to; empty: not published")
+	fs.StringVar(&c.redisMode, "redis-mode", "auto",
+		"auto (a cluster when -redis-addr lists several nodes), single or cluster")
 	fs.StringVar(&c.statusKey, "status-key", status.DefaultKey, "Redis hash of the feed status")
 	fs.DurationVar(&c.statusTTL, "status-ttl", 15*time.Second,
 		"expiry of the status hash, refreshed every third of it, so a dead ingest reads as unknown")
@@ -187,6 +191,11 @@ func (c *config) validateVendor() error {
 		return fmt.Errorf("-status-ttl %s: want 30ms or more", c.statusTTL)
 	case c.redisAddr != "" && c.statusKey == "":
 		return errors.New("-status-key is empty")
+	}
+	if c.redisAddr != "" {
+		if err := redisconn.Check(c.redisAddr, redisconn.Mode(c.redisMode)); err != nil {
+			return fmt.Errorf("-redis-addr %q, -redis-mode %q: %w", c.redisAddr, c.redisMode, err)
+		}
 	}
 	if c.oiAt, err = oi.ParseAt(c.oiReloadAt); err != nil {
 		return fmt.Errorf("-oi-reload-at: %w", err)
@@ -261,9 +270,11 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 
 	// The status publisher and the open-interest loads run beside the
 	// feeds and stop after them.
-	var rdb *redis.Client
+	var rdb redis.UniversalClient
 	if cfg.redisAddr != "" {
-		rdb = redis.NewClient(&redis.Options{Addr: cfg.redisAddr})
+		if rdb, err = redisconn.New(cfg.redisAddr, redisconn.Options{Mode: redisconn.Mode(cfg.redisMode)}); err != nil {
+			return fmt.Errorf("-redis-addr: %w", err)
+		}
 		defer rdb.Close()
 	}
 	bg, stopBackground := context.WithCancel(context.Background())
@@ -318,7 +329,7 @@ func feedEvents(cfg config, role, name string, m *ingest.Metrics, log *zap.Logge
 
 // publishStatus logs every change of the feed status, keeps the degraded
 // gauge, and writes the status to Redis when rdb is set.
-func publishStatus(ctx context.Context, cfg config, board *status.Board, rdb *redis.Client,
+func publishStatus(ctx context.Context, cfg config, board *status.Board, rdb redis.UniversalClient,
 	m *ingest.Metrics, log *zap.Logger) {
 	p := &status.Publisher{Board: board, Key: cfg.statusKey, TTL: cfg.statusTTL, Log: log.Sugar(),
 		OnError: func(error) { m.StatusErrors.Inc() },
@@ -333,9 +344,7 @@ func publishStatus(ctx context.Context, cfg config, board *status.Board, rdb *re
 			m.Degraded.Set(0)
 			log.Info("feed status: ok", fields...)
 		}}
-	if rdb != nil {
-		p.Redis = rdb
-	}
+	p.Redis = rdb
 	_ = p.Run(ctx)
 }
 
