@@ -16,11 +16,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
 	"github.com/liveflow/liveflow/pkg/auth"
+	"github.com/liveflow/liveflow/pkg/redisconn"
 	"github.com/liveflow/liveflow/pkg/stream"
 	"github.com/liveflow/liveflow/pkg/svc"
 	"github.com/liveflow/liveflow/services/alerts/internal/api"
@@ -32,6 +32,7 @@ import (
 type config struct {
 	httpAddr  string
 	redisAddr string
+	redisMode string
 	consumer  consume.Config
 	deliver   deliver.Config
 	rates     struct{ webhook, slack, discord float64 }
@@ -46,7 +47,8 @@ func parse(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("alerts", flag.ContinueOnError)
 	fs.StringVar(&c.httpAddr, "http-addr", ":8090", "address of the rules API /v1/rules, /healthz, /readyz and /metrics")
-	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis address host:port")
+	fs.StringVar(&c.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis host:port, or comma-separated seed nodes of a Redis Cluster")
+	fs.StringVar(&c.redisMode, "redis-mode", "auto", "auto (a cluster when -redis-addr lists several nodes), single or cluster")
 	cc, dc := &c.consumer, &c.deliver
 	fs.IntVar(&cc.Shards, "shards", stream.DefaultShards, "number of Redis shard streams; must match the scorers")
 	fs.StringVar(&cc.Group, "consumer-group", "liveflow-alerts", "Redis consumer group shared by all alerts instances")
@@ -85,11 +87,14 @@ func parse(args []string) (config, error) {
 
 func (c *config) validate() error {
 	cc, dc := &c.consumer, &c.deliver
+	redisErr := redisconn.Check(c.redisAddr, redisconn.Mode(c.redisMode))
 	switch {
 	case c.httpAddr == "":
 		return errors.New("-http-addr is empty")
 	case c.redisAddr == "":
 		return errors.New("-redis-addr is empty")
+	case redisErr != nil:
+		return fmt.Errorf("-redis-addr %q, -redis-mode %q: %w", c.redisAddr, c.redisMode, redisErr)
 	case cc.Shards < 1 || cc.Shards > 1024:
 		return fmt.Errorf("-shards %d: want 1 to 1024", cc.Shards)
 	case cc.Group == "":
@@ -167,12 +172,14 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(&redis.Options{
-		Addr: cfg.redisAddr, ContextTimeoutEnabled: true,
-		// One connection per shard reader blocks in XREADGROUP; the rest
-		// serve acknowledgements, dead letters, the API and the rules.
-		PoolSize: cfg.consumer.Shards + 32,
+	// One connection per shard reader blocks in XREADGROUP; the rest serve
+	// acknowledgements, dead letters, the API and the rules.
+	rdb, err := redisconn.New(cfg.redisAddr, redisconn.Options{
+		Mode: redisconn.Mode(cfg.redisMode), PoolSize: cfg.consumer.Shards + 32,
 	})
+	if err != nil {
+		return fmt.Errorf("-redis-addr: %w", err)
+	}
 	defer rdb.Close()
 	sugar := log.Sugar()
 

@@ -38,7 +38,7 @@ type fixture struct {
 }
 
 func setup(t *testing.T) *fixture {
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	authn, err := auth.New(auth.Config{
 		HS256Secret: hsSecret,
 		APIKeys: []auth.APIKey{

@@ -2,9 +2,9 @@ package consume
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +20,7 @@ import (
 
 // rulesForTest are three rules over two receivers; want says, without the
 // filter code, which of them an event must reach.
-func rulesForTest(t *testing.T, rdb *redis.Client, hooks, chat *receiver) func(ev flow.Event) []string {
+func rulesForTest(t *testing.T, rdb redis.UniversalClient, hooks, chat *receiver) func(ev flow.Event) []string {
 	addRule(t, rdb, "spy-sweeps", filter.Filter{Symbols: []string{"spy"}, Kinds: []string{"sweep"}},
 		deliver.Destination{Type: deliver.Webhook, URL: hooks.URL + "/spy"})
 	addRule(t, rdb, "aapl", filter.Filter{Symbols: []string{"AAPL"}},
@@ -44,7 +44,7 @@ func rulesForTest(t *testing.T, rdb *redis.Client, hooks, chat *receiver) func(e
 
 // randomEvents writes n events over a few underlyings and returns the
 // idempotency keys the rules must deliver.
-func randomEvents(t *testing.T, rdb *redis.Client, n int, want func(flow.Event) []string) map[string]bool {
+func randomEvents(t *testing.T, rdb redis.UniversalClient, n int, want func(flow.Event) []string) map[string]bool {
 	rng := rand.New(rand.NewPCG(1, 2))
 	keys := map[string]bool{}
 	for i := range n {
@@ -86,11 +86,11 @@ func union(rs ...*receiver) map[string]bool {
 // (rule, event) pair reaches its receiver exactly once, the others not at
 // all, and every entry ends acknowledged.
 func TestEveryMatchDeliveredOnce(t *testing.T) {
-	rdb, addr := startRedis(t)
+	rdb := startRedis(t)
 	hooks, chat := newReceiver(t), newReceiver(t)
 	want := rulesForTest(t, rdb, hooks, chat)
-	a := startInstance(t, addr, "a", instanceConfig{consumer: Config{ClaimIdle: 5 * time.Second}})
-	b := startInstance(t, addr, "b", instanceConfig{consumer: Config{ClaimIdle: 5 * time.Second}})
+	a := startInstance(t, rdb, "a", instanceConfig{consumer: Config{ClaimIdle: 5 * time.Second}})
+	b := startInstance(t, rdb, "b", instanceConfig{consumer: Config{ClaimIdle: 5 * time.Second}})
 	testkit.Eventually(t, 5*time.Second, "both instances joined the group", func() bool {
 		return groupConsumers(t, rdb) == 2*testShards
 	})
@@ -126,7 +126,7 @@ func TestEveryMatchDeliveredOnce(t *testing.T) {
 	}
 }
 
-func groupConsumers(t *testing.T, rdb *redis.Client) int {
+func groupConsumers(t *testing.T, rdb redis.UniversalClient) int {
 	n := 0
 	for shard := range testShards {
 		cs, err := rdb.XInfoConsumers(context.Background(), stream.Key(shard), "liveflow-alerts").Result()
@@ -143,11 +143,11 @@ func groupConsumers(t *testing.T, rdb *redis.Client) int {
 // processes every alert exactly once; the only repeats are the requests that
 // were on the wire when the instance died.
 func TestTakeoverAfterKill(t *testing.T) {
-	rdb, addr := startRedis(t)
+	rdb := startRedis(t)
 	hooks, chat := newReceiver(t), newReceiver(t)
 	want := rulesForTest(t, rdb, hooks, chat)
 	// The first instance dies as a crash would: no grace for deliveries.
-	a := startInstance(t, addr, "a", instanceConfig{consumer: Config{ClaimIdle: 400 * time.Millisecond}})
+	a := startInstance(t, rdb, "a", instanceConfig{consumer: Config{ClaimIdle: 400 * time.Millisecond}})
 	testkit.Eventually(t, 5*time.Second, "a joined the group", func() bool { return groupConsumers(t, rdb) == testShards })
 
 	keys := randomEvents(t, rdb, 60, want)
@@ -174,7 +174,7 @@ func TestTakeoverAfterKill(t *testing.T) {
 	hooks.unhold()
 	chat.unhold()
 
-	b := startInstance(t, addr, "b", instanceConfig{consumer: Config{ClaimIdle: 400 * time.Millisecond}})
+	b := startInstance(t, rdb, "b", instanceConfig{consumer: Config{ClaimIdle: 400 * time.Millisecond}})
 	testkit.Eventually(t, 20*time.Second, "b delivered the rest", func() bool {
 		return len(union(hooks, chat)) >= len(keys)
 	})
@@ -200,12 +200,12 @@ func TestTakeoverAfterKill(t *testing.T) {
 // delivered before its instance died, is delivered to the other rule only
 // by the instance that takes it over.
 func TestServedRulesNotRepeated(t *testing.T) {
-	rdb, addr := startRedis(t)
+	rdb := startRedis(t)
 	fast, slow := newReceiver(t), newReceiver(t)
 	addRule(t, rdb, "fast", filter.Filter{Symbols: []string{"MSFT"}}, deliver.Destination{Type: deliver.Webhook, URL: fast.URL})
 	addRule(t, rdb, "slow", filter.Filter{Symbols: []string{"MSFT"}}, deliver.Destination{Type: deliver.Discord, URL: slow.URL})
 	slow.hold()
-	a := startInstance(t, addr, "a", instanceConfig{consumer: Config{ClaimIdle: 300 * time.Millisecond}})
+	a := startInstance(t, rdb, "a", instanceConfig{consumer: Config{ClaimIdle: 300 * time.Millisecond}})
 	testkit.Eventually(t, 5*time.Second, "a joined the group", func() bool { return groupConsumers(t, rdb) == testShards })
 	id := add(t, rdb, event(1, "MSFT", "block", 80))
 	testkit.Eventually(t, 5*time.Second, "both alerts sent", func() bool {
@@ -214,7 +214,7 @@ func TestServedRulesNotRepeated(t *testing.T) {
 	a.stop()
 	slow.unhold()
 
-	startInstance(t, addr, "b", instanceConfig{consumer: Config{ClaimIdle: 300 * time.Millisecond}})
+	startInstance(t, rdb, "b", instanceConfig{consumer: Config{ClaimIdle: 300 * time.Millisecond}})
 	testkit.Eventually(t, 10*time.Second, "acknowledged after the takeover", func() bool {
 		return pendingTotal(t, rdb) == 0
 	})
@@ -224,7 +224,8 @@ func TestServedRulesNotRepeated(t *testing.T) {
 	if n := slow.requests["slow:"+id]; n != 2 {
 		t.Errorf("the rule cut off got %d requests, want 2 (the one lost with a, and b's)", n)
 	}
-	if n, _ := rdb.Exists(context.Background(), "alerts:done:liveflow-alerts:"+id[:1]+":"+id[2:]).Result(); n != 0 {
+	shard, entry, _ := strings.Cut(id, "-")
+	if n, _ := rdb.Exists(context.Background(), "alerts:done:liveflow-alerts:"+shard+":"+entry).Result(); n != 0 {
 		t.Error("the record of served rules outlived the acknowledgement")
 	}
 }
@@ -233,7 +234,7 @@ func TestServedRulesNotRepeated(t *testing.T) {
 // refuses, entries trimmed while pending and entries handed out too often
 // go to the dead-letter stream with their reason, and are acknowledged.
 func TestDeadLetters(t *testing.T) {
-	rdb, addr := startRedis(t)
+	rdb := startRedis(t)
 	ctx := context.Background()
 	refusing := newReceiver(t)
 	refusing.status = 404
@@ -251,8 +252,8 @@ func TestDeadLetters(t *testing.T) {
 		Streams: []string{key, ">"}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	rdb.XDel(ctx, key, trimmed[len(fmt.Sprint(stream.Shard("IBM", testShards)))+1:])
-	if err := rdb.Do(ctx, "XCLAIM", key, "liveflow-alerts", "ghost", 0, poison[2:], "RETRYCOUNT", 9).Err(); err != nil {
+	rdb.XDel(ctx, key, entryOf(trimmed))
+	if err := rdb.Do(ctx, "XCLAIM", key, "liveflow-alerts", "ghost", 0, entryOf(poison), "RETRYCOUNT", 9).Err(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -265,7 +266,7 @@ func TestDeadLetters(t *testing.T) {
 	}
 	refused := add(t, rdb, event(3, "IBM", "block", 90))
 
-	in := startInstance(t, addr, "a", instanceConfig{consumer: Config{ClaimIdle: 200 * time.Millisecond}})
+	in := startInstance(t, rdb, "a", instanceConfig{consumer: Config{ClaimIdle: 200 * time.Millisecond}})
 	testkit.Eventually(t, 10*time.Second, "everything dead-lettered", func() bool { return len(deadLetters(t, rdb)) == 6 })
 	testkit.Eventually(t, 5*time.Second, "everything acknowledged", func() bool { return pendingTotal(t, rdb) == 0 })
 
@@ -298,10 +299,10 @@ func TestDeadLetters(t *testing.T) {
 // TestStreamRecreated: a shard stream that expires takes its group along;
 // the reader makes the group again and delivers what the new stream holds.
 func TestStreamRecreated(t *testing.T) {
-	rdb, addr := startRedis(t)
+	rdb := startRedis(t)
 	hooks := newReceiver(t)
 	addRule(t, rdb, "nvda", filter.Filter{Symbols: []string{"NVDA"}}, deliver.Destination{Type: deliver.Webhook, URL: hooks.URL})
-	startInstance(t, addr, "a", instanceConfig{})
+	startInstance(t, rdb, "a", instanceConfig{})
 	testkit.Eventually(t, 5*time.Second, "a joined the group", func() bool { return groupConsumers(t, rdb) == testShards })
 	first := add(t, rdb, event(1, "NVDA", "trade", 1))
 	testkit.Eventually(t, 5*time.Second, "the first alert", func() bool { return hooks.unique()["nvda:"+first] })
@@ -314,10 +315,10 @@ func TestStreamRecreated(t *testing.T) {
 // TestGracefulShutdown: an instance stopped with a grace finishes its
 // deliveries and acknowledges them, leaving nothing for a takeover.
 func TestGracefulShutdown(t *testing.T) {
-	rdb, addr := startRedis(t)
+	rdb := startRedis(t)
 	hooks := newReceiver(t)
 	addRule(t, rdb, "amd", filter.Filter{Symbols: []string{"AMD"}}, deliver.Destination{Type: deliver.Webhook, URL: hooks.URL})
-	in := startInstance(t, addr, "a", instanceConfig{consumer: Config{ShutdownGrace: 5 * time.Second}})
+	in := startInstance(t, rdb, "a", instanceConfig{consumer: Config{ShutdownGrace: 5 * time.Second}})
 	testkit.Eventually(t, 5*time.Second, "a joined the group", func() bool { return groupConsumers(t, rdb) == testShards })
 	hooks.hold()
 	var ids []string
@@ -344,4 +345,10 @@ func TestGracefulShutdown(t *testing.T) {
 	if slices.ContainsFunc(hooks.repeats(), func(string) bool { return true }) {
 		t.Errorf("repeats: %q", hooks.repeats())
 	}
+}
+
+// entryOf returns the stream entry id of an event id "<shard>-<entry>".
+func entryOf(eventID string) string {
+	_, entry, _ := strings.Cut(eventID, "-")
+	return entry
 }

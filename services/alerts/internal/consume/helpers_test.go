@@ -147,7 +147,6 @@ func (r *receiver) repeats() []string {
 // own; stop ends it the way its ShutdownGrace says.
 type instance struct {
 	name    string
-	rdb     *redis.Client
 	live    *rules.Live
 	c       *Consumer
 	m       *Metrics
@@ -162,9 +161,11 @@ type instanceConfig struct {
 	deliver  deliver.Config
 }
 
-func startInstance(t *testing.T, addr, name string, cfg instanceConfig) *instance {
+// startInstance starts an instance on rdb. Instances share the test's
+// client, as they could share a connection pool; what one leaves pending
+// only its own Consumer knows.
+func startInstance(t *testing.T, rdb redis.UniversalClient, name string, cfg instanceConfig) *instance {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, PoolSize: 32})
 	logs := &testkit.Logs{}
 	live := rules.NewLive(rules.NewStore(rdb), nil, logs)
 	if err := live.Load(context.Background()); err != nil {
@@ -190,7 +191,7 @@ func startInstance(t *testing.T, addr, name string, cfg instanceConfig) *instanc
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{name: name, rdb: rdb, live: live, c: c, m: m, dm: dm, cancel: cancel, done: make(chan struct{})}
+	in := &instance{name: name, live: live, c: c, m: m, dm: dm, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(in.done)
 		if err := c.Run(ctx); err != nil {
@@ -209,11 +210,10 @@ func (in *instance) stop() {
 	in.stopped = true
 	in.cancel()
 	<-in.done
-	in.rdb.Close()
 }
 
 // addRule stores a rule; instances see it once they reload.
-func addRule(t *testing.T, rdb *redis.Client, id string, f filter.Filter, dest deliver.Destination) {
+func addRule(t *testing.T, rdb redis.UniversalClient, id string, f filter.Filter, dest deliver.Destination) {
 	t.Helper()
 	if dest.Type == deliver.Webhook {
 		dest.Secret = secret
@@ -241,7 +241,7 @@ func event(n int, underlying, kind string, score int32) flow.Event {
 }
 
 // add appends an event to its shard stream and returns its event id.
-func add(t *testing.T, rdb *redis.Client, ev flow.Event) string {
+func add(t *testing.T, rdb redis.UniversalClient, ev flow.Event) string {
 	t.Helper()
 	b, err := ev.JSON()
 	if err != nil {
@@ -258,7 +258,7 @@ func add(t *testing.T, rdb *redis.Client, ev flow.Event) string {
 }
 
 // pendingTotal counts the entries of every shard still pending in the group.
-func pendingTotal(t *testing.T, rdb *redis.Client) int64 {
+func pendingTotal(t *testing.T, rdb redis.UniversalClient) int64 {
 	t.Helper()
 	var n int64
 	for shard := range testShards {
@@ -272,7 +272,7 @@ func pendingTotal(t *testing.T, rdb *redis.Client) int64 {
 }
 
 // deadLetters returns the dead-letter stream's records.
-func deadLetters(t *testing.T, rdb *redis.Client) []map[string]any {
+func deadLetters(t *testing.T, rdb redis.UniversalClient) []map[string]any {
 	t.Helper()
 	msgs, err := rdb.XRange(context.Background(), "alerts:dead", "-", "+").Result()
 	if err != nil {
@@ -285,7 +285,12 @@ func deadLetters(t *testing.T, rdb *redis.Client) []map[string]any {
 	return out
 }
 
-func startRedis(t *testing.T) (*redis.Client, string) {
-	rdb, srv := redistest.Client(t)
-	return rdb, srv.Addr()
+// startRedis starts a private server, or a cluster with
+// LIVEFLOW_TEST_REDIS=cluster.
+func startRedis(t *testing.T) redis.UniversalClient {
+	rdb := redistest.Universal(t)
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rdb
 }

@@ -26,7 +26,7 @@ func rule(id, owner string, symbols ...string) Rule {
 }
 
 func TestStore(t *testing.T) {
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	s := NewStore(rdb)
 	ctx := context.Background()
 
@@ -154,7 +154,7 @@ func TestSetMatch(t *testing.T) {
 // through the change channel, and leaves out a stored rule that no longer
 // passes its checks.
 func TestLiveFollowsChanges(t *testing.T) {
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	s := NewStore(rdb)
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &testkit.Logs{}
@@ -195,7 +195,7 @@ func TestLiveFollowsChanges(t *testing.T) {
 // TestLivePolls: with no channel message (a lost one), polling finds the
 // change.
 func TestLivePolls(t *testing.T) {
-	rdb, _ := redistest.Client(t)
+	rdb := redistest.Universal(t)
 	s := NewStore(rdb)
 	ctx, cancel := context.WithCancel(context.Background())
 	l := NewLive(s, nil, &testkit.Logs{})
