@@ -1,8 +1,8 @@
 # liveflow: the two commands a new machine needs are `make run` and `make test`.
 
 SHELL   := /bin/bash
-MODULES := pkg schemas services/ingest services/scorer services/edge loadtest tools
-SERVICES := ingest scorer edge
+MODULES := pkg schemas services/ingest services/scorer services/edge services/alerts loadtest tools
+SERVICES := ingest scorer edge alerts
 BIN     := $(CURDIR)/bin
 STATICCHECK_VERSION := v0.8.2
 # The real Kafka broker of the integration suite keeps its state here.
