@@ -19,6 +19,8 @@
   "http-addr" (printf ":%d" (int $e.httpPort))
   "shards" .Values.redis.shards
   "fanout" $e.fanout
+  "redis-mode" .Values.redis.mode
+  "feed-status-key" (ternary .Values.ingest.feedStatus.key "" .Values.ingest.feedStatus.enabled)
   "drain-period" (printf "%ds" (int $e.drainPeriodSeconds))
   "shutdown-grace" (printf "%ds" (int $e.shutdownGraceSeconds))
   "log-level" .Values.log.level

@@ -5,6 +5,9 @@
   "partitions" .Values.kafka.partitions
   "group" .Values.scorer.group
   "state-topic" .Values.scorer.stateTopic
+  "flow-topic" .Values.scorer.flowTopic
+  "dlq-topic" .Values.scorer.deadLetterTopic
+  "redis-mode" .Values.redis.mode
   "shards" .Values.redis.shards
   "stream-notify" (eq .Values.edge.fanout "pubsub")
   "ops-addr" (printf ":%d" (int .Values.scorer.opsPort))
