@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 # The real Kafka broker of the integration suite keeps its state here.
 KAFKA_DIR := $(CURDIR)/.cache/kafka-broker
 
-.PHONY: run build test test-unit test-e2e test-kafka bench bench-edge lint fmt deps clean images
+.PHONY: run build test test-unit test-e2e test-kafka test-web web bench bench-edge lint fmt deps clean images
 
 ## run: build and start the whole pipeline on kfake and a private redis-server;
 ## the live feed is on http://localhost:8080 (LIVEFLOW_HTTP_ADDR moves it).
@@ -27,9 +27,22 @@ deps:
 	@scripts/deps.sh redis
 	@scripts/deps.sh quant
 
-## test: unit tests of every module, then the end-to-end suite against kfake
-## and against a real Apache Kafka 4.x broker.
-test: deps test-unit test-kafka
+## test: the web app's tests, unit tests of every module (the browser tests
+## of the web app among them, in tools/webe2e), then the end-to-end suite
+## against kfake and against a real Apache Kafka 4.x broker.
+test: deps test-web test-unit test-kafka
+
+## web: build the browser app (web/) into the folder the edge embeds; commit
+## the result (make test checks that it is the build of the sources).
+web:
+	@scripts/deps.sh browser
+	@cd web && npm ci --no-audit --no-fund && npm run build
+
+## test-web: type checks and Vitest unit tests of the browser app, and the
+## check that the embedded build is the build of the sources.
+test-web:
+	@scripts/deps.sh browser
+	@cd web && npm ci --no-audit --no-fund && npm run typecheck && npm test && npm run check-build
 
 test-unit:
 	@for m in $(MODULES); do \

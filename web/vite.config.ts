@@ -12,10 +12,16 @@ export default defineConfig({
   build: {
     outDir: process.env.LIVEFLOW_WEB_OUT ?? outDir,
     emptyOutDir: true,
-    // Only the two files of the app and its index.html: short names keep
-    // the embedded folder easy to read in review.
-    assetsDir: "assets",
     chunkSizeWarningLimit: 1024,
+    // go:embed leaves out files whose names start with "_" or ".": fixed
+    // prefixes keep every output file embedded.
+    rollupOptions: {
+      output: {
+        entryFileNames: "assets/app-[hash].js",
+        chunkFileNames: "assets/chunk-[hash].js",
+        assetFileNames: "assets/app-[hash][extname]",
+      },
+    },
   },
   server: {
     // `npm run dev` against an edge on :8080 (make run).

@@ -31,6 +31,8 @@ export class AlertEngine {
   private held = new Map<string, { count: number; event: FlowEvent }>();
   /** The latest notifications, newest first. */
   log: AlertHit[] = [];
+  /** Notifications raised since the start. */
+  fired = 0;
 
   constructor(
     private readonly notify: (hit: AlertHit) => void,
@@ -77,6 +79,7 @@ export class AlertEngine {
 
   private fire(rule: AlertRule, event: FlowEvent, more: number, at: number): void {
     this.last.set(rule.id, at);
+    this.fired++;
     const hit = { rule, event, more, at };
     this.log.unshift(hit);
     if (this.log.length > this.logSize) this.log.length = this.logSize;

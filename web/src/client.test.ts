@@ -225,6 +225,20 @@ describe("FeedClient", () => {
     expect(sockets[2].last()).toMatchObject({ resume_from: ["3-103-0"] });
   });
 
+  it("does not replay a second drop soon after the first, and says so", () => {
+    const { ws } = live();
+    ws.reply({ op: "lagged", dropped: 5, first: "3-1-0", last: "3-2-0" });
+    ws.reply({ op: "subscribed", id: ws.last().id, resume: "complete", missed: [] });
+    const sent = ws.sent.length;
+    clock.advance(10_000);
+    ws.reply({ op: "lagged", dropped: 7, first: "3-5-0", last: "3-9-0" });
+    expect(ws.sent.length).toBe(sent);
+    expect(notices.at(-1)).toMatchObject({ kind: "gap" });
+    clock.advance(30_000);
+    ws.reply({ op: "lagged", dropped: 1, first: "3-10-0", last: "3-10-0" });
+    expect(ws.sent.length).toBe(sent + 2);
+  });
+
   it("reports a gap and takes the fresh snapshot", () => {
     const { ws } = live();
     ws.reply({ op: "events", events: [event({ id: "3-100-0" })] });

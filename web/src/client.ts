@@ -88,6 +88,12 @@ interface Sub {
 const UNAVAILABLE_RETRY_MS = 2000;
 /** Upper bound of the random delay before reconnecting after a 1012. */
 const RESTART_JITTER_MS = 1000;
+/**
+ * After recovering dropped events, the next drop within this time is not
+ * replayed: a page too slow for the feed would only fall further behind
+ * parsing the replays. It reports the gap instead.
+ */
+const LAG_REPLAY_COOLDOWN_MS = 30_000;
 
 export class FeedClient {
   private readonly opts: Required<Omit<ClientOptions, "token">>;
@@ -104,6 +110,7 @@ export class FeedClient {
   // subscription has resumed from them: a reconnect meanwhile must start
   // from before the dropped events, not from the newer ones seen since.
   private lagResume: string[] | undefined;
+  private lastLagReplay = -Infinity;
 
   /** Counters for the status bar and tests. */
   readonly stats = { received: 0, duplicates: 0, reconnects: 0, dropped: 0, connects: 0 };
@@ -178,6 +185,11 @@ export class FeedClient {
   /** subscriptionError returns why the server refused a subscription, if it did. */
   subscriptionError(key: string): string | undefined {
     return this.subs.get(key)?.error;
+  }
+
+  /** settled reports whether the connection is open and every subscription answered. */
+  get settled(): boolean {
+    return this.open && [...this.subs.values()].every((s) => !s.pending);
   }
 
   /** resumePoints returns the newest event id seen per shard. */
@@ -394,6 +406,15 @@ export class FeedClient {
    */
   private lagged(msg: ServerMessage): void {
     this.stats.dropped += msg.dropped ?? 0;
+    const now = this.opts.now();
+    if (this.lagResume === undefined && now - this.lastLagReplay < LAG_REPLAY_COOLDOWN_MS) {
+      this.on.notice({
+        kind: "gap",
+        message: `the page fell behind again and ${msg.dropped ?? 0} events were dropped; narrow the filter to keep up`,
+      });
+      return;
+    }
+    this.lastLagReplay = now;
     this.lagResume ??= this.resume.list();
     this.on.notice({
       kind: "lagged",

@@ -1,8 +1,10 @@
 // FeedModel ties the protocol client to what the screen shows. Events are
 // queued as frames arrive and worked off once per animation frame, within a
-// time budget, and views are told once per frame: however fast events come,
-// the page draws at most once per frame and never falls behind unnoticed (the
-// queue's length is the backlog).
+// time budget, so the page never falls behind unnoticed (the queue's length
+// is the backlog). Views are told at most once per redraw interval (100 ms by
+// default): a tape that moves ten times a second can be read, and the frames
+// between redraws stay free for scrolling and clicks however fast events
+// come. What the trader does (pause, filters) is drawn at once.
 
 import { Aggregates } from "./aggregate";
 import { AlertEngine, type AlertHit, type AlertRule } from "./alerts";
@@ -35,6 +37,8 @@ export interface ModelOptions {
   snapshot?: number;
   /** Longest time one frame spends on events, milliseconds. */
   frameBudgetMs?: number;
+  /** Shortest time between two redraws caused by events, milliseconds; 0 redraws every frame. */
+  redrawMs?: number;
   frames?: FrameScheduler;
   now?: () => number;
   notify?: (hit: AlertHit) => void;
@@ -80,6 +84,9 @@ export class FeedModel implements Handlers {
   private readonly now: () => number;
   private readonly budget: number;
   private readonly snapshot: number;
+  private readonly redrawMs: number;
+  private lastDraw = -Infinity;
+  private dirty = false;
 
   constructor(filter: Filter, o: ModelOptions = {}) {
     this.filter = validate(filter);
@@ -89,6 +96,7 @@ export class FeedModel implements Handlers {
     this.now = o.now ?? (() => performance.timeOrigin + performance.now());
     this.budget = o.frameBudgetMs ?? 8;
     this.snapshot = o.snapshot ?? 200;
+    this.redrawMs = o.redrawMs ?? 100;
     this.alerts = new AlertEngine(o.notify ?? (() => {}), () => this.now());
   }
 
@@ -190,9 +198,15 @@ export class FeedModel implements Handlers {
     }
     this.frame.processed += n;
     this.frame.backlog = this.queued;
-    if (this.queue.length > 0) this.request();
     this.alerts.flush();
-    this.changed();
+    this.dirty ||= n > 0;
+    const t = performance.now();
+    if (this.dirty && t - this.lastDraw >= this.redrawMs) {
+      this.lastDraw = t;
+      this.dirty = false;
+      this.changed();
+    }
+    if (this.queue.length > 0 || this.dirty) this.request();
   }
 
   private take(events: FlowEvent[], origin: Origin, now: number): void {
@@ -222,9 +236,16 @@ export class FeedModel implements Handlers {
     }
   }
 
-  /** latencySummary describes the latest live events. */
+  private summary: { at: number; value: LatencySummary | undefined } = { at: -Infinity, value: undefined };
+
+  /**
+   * latencySummary describes the latest live events. It is worked out at
+   * most four times a second: the status bar asks every frame.
+   */
   latencySummary(): LatencySummary | undefined {
-    return this.latency.summary(this.now());
+    const now = this.now();
+    if (now - this.summary.at >= 250) this.summary = { at: now, value: this.latency.summary(now) };
+    return this.summary.value;
   }
 
   private changed(): void {

@@ -190,6 +190,8 @@ describe("FeedModel", () => {
     const frames: (() => void)[] = [];
     const m = new FeedModel(validate({ symbols: ["SPY", "QQQ"] }), {
       historySize: 100,
+      frameBudgetMs: 10_000, // the budget has a test of its own
+      redrawMs: 0,
       frames: (fn) => frames.push(fn),
       now: () => 1_700_000_100_000,
     });
@@ -211,7 +213,7 @@ describe("FeedModel", () => {
   it("shows only the view's events; an alert rule's own go to the alerts", () => {
     const hits: AlertHit[] = [];
     const frames: (() => void)[] = [];
-    const m = new FeedModel(validate({ symbols: ["SPY"] }), { frames: (f) => frames.push(f), notify: (h) => hits.push(h) });
+    const m = new FeedModel(validate({ symbols: ["SPY"] }), { frames: (f) => frames.push(f), notify: (h) => hits.push(h), redrawMs: 0 });
     m.setRules([{ id: "t", name: "tsla sweeps", filter: validate({ symbols: ["TSLA"], kinds: ["sweep"] }), sound: false, enabled: true }]);
     m.events([event({ underlying: "TSLA", kind: "sweep" }), event()], "live");
     m.events([event({ underlying: "TSLA", kind: "sweep" })], "snapshot");
@@ -251,13 +253,39 @@ describe("FeedModel", () => {
     expect(m.aggregates.top(1)[0].count).toBe(2);
   });
 
+  it("redraws at most once per interval while events keep coming", () => {
+    let t = 0;
+    const frames: (() => void)[] = [];
+    const perf = performance.now;
+    performance.now = () => t;
+    try {
+      const m = new FeedModel(validate({ symbols: ["SPY"] }), { frames: (f) => frames.push(f), redrawMs: 100 });
+      let draws = 0;
+      m.subscribe(() => draws++);
+      for (let frame = 0; frame < 30; frame++) {
+        m.events([event()], "live");
+        frames.splice(0).forEach((f) => f());
+        t += 1000 / 60;
+      }
+      expect(m.history.size).toBe(30); // every frame works off its events
+      expect(draws).toBe(5); // 500 ms of frames: a draw every 100 ms
+      while (frames.length) {
+        t += 1000 / 60;
+        frames.splice(0).forEach((f) => f());
+      }
+      expect(draws).toBe(6); // the last events are drawn too
+    } finally {
+      performance.now = perf;
+    }
+  });
+
   it("works off a backlog over several frames within its budget", () => {
     let t = 0;
     const frames: (() => void)[] = [];
     const perf = performance.now;
     performance.now = () => (t += 1); // every look at the clock costs 1 ms
     try {
-      const m = new FeedModel(validate({ symbols: ["SPY"] }), { frames: (f) => frames.push(f), frameBudgetMs: 4 });
+      const m = new FeedModel(validate({ symbols: ["SPY"] }), { frames: (f) => frames.push(f), frameBudgetMs: 4, redrawMs: 0 });
       for (let i = 0; i < 20; i++) m.events([event()], "live");
       frames.splice(0).forEach((f) => f());
       expect(m.backlog).toBeGreaterThan(0);

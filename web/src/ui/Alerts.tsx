@@ -1,7 +1,7 @@
 // Alert rules: made from the current filter or a preset, each a subscription
 // of its own, raising desktop notifications and an optional sound.
 
-import { useState } from "react";
+import { memo, useState } from "react";
 import { type AlertHit, type AlertRule, MAX_RULES, describe } from "../alerts";
 import { applyPreset, type Filter, PRESETS } from "../filter";
 import { askForNotifications, notificationsAllowed } from "../notifier";
@@ -10,15 +10,17 @@ import { clock } from "./format";
 interface Props {
   rules: AlertRule[];
   log: AlertHit[];
+  /** Notifications raised so far: the log changed when it changes. */
+  fired: number;
   filter: Filter;
   onChange(rules: AlertRule[]): void;
 }
 
 let nextId = Date.now();
 
-export function Alerts({ rules, log, filter, onChange }: Props) {
+export const Alerts = memo(function Alerts({ rules, log, filter, onChange }: Props) {
   const [name, setName] = useState("");
-  const [allowed, setAllowed] = useState(notificationsAllowed());
+  const [allowed, setAllowed] = useState(notificationsAllowed);
   const add = (ruleName: string, f: Filter) => {
     if (rules.length >= MAX_RULES) return;
     onChange([...rules, { id: String(nextId++), name: ruleName, filter: f, sound: false, enabled: true }]);
@@ -64,7 +66,7 @@ export function Alerts({ rules, log, filter, onChange }: Props) {
       </ol>
     </section>
   );
-}
+});
 
 function conditions(f: Filter): string {
   const { symbols: _s, ...rest } = f;

@@ -29,15 +29,23 @@ export function App({ model, problems, hasToken, onToken }: Props) {
   const [ticker, setTicker] = useState<string>();
   const onTicker = useCallback((t: string) => setTicker(t), []);
 
-  const setFilter = (f: Filter) => {
-    model.setFilter(f);
-    saveFilter(localStorage, f);
-    history.replaceState(null, "", `${location.pathname}?${toQuery(f)}`);
-  };
-  const setRules = (rules: AlertRule[]) => {
-    model.setRules(rules);
-    saveRules(localStorage, rules);
-  };
+  // Stable callbacks: the tape redraws every frame, the panels only when
+  // their own inputs change.
+  const setFilter = useCallback(
+    (f: Filter) => {
+      model.setFilter(f);
+      saveFilter(localStorage, f);
+      history.replaceState(null, "", `${location.pathname}?${toQuery(f)}`);
+    },
+    [model],
+  );
+  const setRules = useCallback(
+    (rules: AlertRule[]) => {
+      model.setRules(rules);
+      saveRules(localStorage, rules);
+    },
+    [model],
+  );
   const refused = model.connection.kind === "unauthorized" ? model.connection.reason : undefined;
 
   return (
@@ -57,7 +65,7 @@ export function App({ model, problems, hasToken, onToken }: Props) {
           <PremiumByTicker agg={model.aggregates} onTicker={onTicker} />
           <CallPutOverTime agg={model.aggregates} />
           {ticker && <Drilldown ticker={ticker} history={model.history} onClose={() => setTicker(undefined)} />}
-          <Alerts rules={model.rules} log={model.alerts.log} filter={model.filter} onChange={setRules} />
+          <Alerts rules={model.rules} log={model.alerts.log} fired={model.alerts.fired} filter={model.filter} onChange={setRules} />
         </aside>
       </main>
     </div>

@@ -56,7 +56,7 @@ export const PremiumByTicker = memo(function PremiumByTicker({ agg, onTicker }: 
       options: {
         indexAxis: "y",
         maintainAspectRatio: false,
-        scales: { x: { stacked: true, ticks: moneyTicks }, y: { stacked: true } },
+        scales: { x: { stacked: true, ticks: moneyTicks }, y: { stacked: true, ticks: { autoSkip: false } } },
         plugins: { tooltip: { callbacks: { label: (i) => `${i.dataset.label} ${money(Number(i.raw))}` } } },
         onClick: (_e, elements) => {
           const el = elements[0];

@@ -1,6 +1,6 @@
 // The filter bar: the same conditions the edge filters on, and presets.
 
-import { useEffect, useState } from "react";
+import { memo, useEffect, useState } from "react";
 import {
   applyPreset, type Filter, LISTS, type ListField, PRESETS, parseSymbols, presetOf, validate,
 } from "../filter";
@@ -19,7 +19,7 @@ const LABELS: Record<ListField, string> = {
   flags: "flags",
 };
 
-export function Filters({ filter, onChange }: Props) {
+export const Filters = memo(function Filters({ filter, onChange }: Props) {
   const [symbols, setSymbols] = useState(filter.symbols.join(", "));
   const [error, setError] = useState<string>();
   useEffect(() => setSymbols(filter.symbols.join(", ")), [filter.symbols]);
@@ -97,7 +97,7 @@ export function Filters({ filter, onChange }: Props) {
       {error && <div className="filter-error" role="alert">{error}</div>}
     </form>
   );
-}
+});
 
 interface NumberProps {
   label: string;
