@@ -30,7 +30,7 @@ func TestLogLimiterHoldsBackRepeatsAndCountsThem(t *testing.T) {
 func TestLogLimiterForgetsKeysBeyondItsBound(t *testing.T) {
 	l := NewLogLimiter(time.Hour, 1)
 	for i := range maxLimitedKeys + 10 {
-		l.Allow(string(rune('a' + i%26)) + string(rune(i)))
+		l.Allow(string(rune('a'+i%26)) + string(rune(i)))
 	}
 	if n := len(l.keys); n > maxLimitedKeys {
 		t.Errorf("the limiter remembers %d keys, want at most %d", n, maxLimitedKeys)
