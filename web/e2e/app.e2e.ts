@@ -264,5 +264,5 @@ describe("the flow screen", () => {
     expect(result.frameMs.p50).toBeLessThan(200);
     expect(result.caughtUpMs).toBeLessThan(30_000);
     await page.context().close();
-  });
+  }, 120_000);
 });
