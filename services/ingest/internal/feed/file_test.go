@@ -60,7 +60,7 @@ func TestFileKeepsPaceAndReportsBadLines(t *testing.T) {
 	}
 	// A fake clock: sleeping advances it, so the test checks the schedule
 	// without waiting for it.
-	clock := time.Unix(1000, 0)
+	clock := time.Date(2026, 12, 3, 15, 0, 0, 0, time.UTC)
 	var waits []time.Duration
 	f.now = func() time.Time { return clock }
 	f.sleep = func(_ context.Context, d time.Duration) error {
