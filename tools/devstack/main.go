@@ -1,6 +1,7 @@
 // Command devstack runs the whole liveflow pipeline on one machine, as
 // `make run` does: an in-process Kafka (kfake) on port 9092 unless it is
-// taken, a private redis-server, and the scorer, edge and ingest binaries.
+// taken, a private redis-server, and the scorer, edge, alerts and ingest
+// binaries.
 // LIVEFLOW_KAFKA_BROKERS and LIVEFLOW_REDIS_ADDR point it at external
 // services instead; every other LIVEFLOW_ variable reaches the services.
 // Ctrl-C stops everything, leaving no process behind.
@@ -8,6 +9,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +41,7 @@ func main() {
 }
 
 func run(ctx context.Context, binDir string) error {
-	for _, name := range []string{"ingest", "scorer", "edge"} {
+	for _, name := range []string{"ingest", "scorer", "edge", "alerts"} {
 		if _, err := os.Stat(binDir + "/" + name); err != nil {
 			return fmt.Errorf("service binary %s/%s is missing; build with `make build`", binDir, name)
 		}
@@ -69,13 +74,23 @@ func run(ctx context.Context, binDir string) error {
 
 	ingestOps := envOr("LIVEFLOW_INGEST_OPS_ADDR", fmt.Sprintf("127.0.0.1:%d", portOr(9101)))
 	scorerOps := envOr("LIVEFLOW_SCORER_OPS_ADDR", fmt.Sprintf("127.0.0.1:%d", portOr(9102)))
+	alertsAddr := envOr("LIVEFLOW_ALERTS_HTTP_ADDR", fmt.Sprintf("127.0.0.1:%d", portOr(8090)))
+	alerts, devKey, err := alertsSettings(alertsAddr)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(alerts.dir)
 	var procs []*stack.Process
-	for _, svc := range []struct{ name, env string }{
-		{"scorer", "LIVEFLOW_OPS_ADDR=" + scorerOps},
-		{"edge", "LIVEFLOW_HTTP_ADDR=" + httpAddr},
-		{"ingest", "LIVEFLOW_OPS_ADDR=" + ingestOps},
+	for _, svc := range []struct {
+		name string
+		env  []string
+	}{
+		{"scorer", []string{"LIVEFLOW_OPS_ADDR=" + scorerOps}},
+		{"edge", []string{"LIVEFLOW_HTTP_ADDR=" + httpAddr}},
+		{"alerts", alerts.vars},
+		{"ingest", []string{"LIVEFLOW_OPS_ADDR=" + ingestOps}},
 	} {
-		p, err := s.Service(binDir, svc.name, svc.env)
+		p, err := s.Service(binDir, svc.name, svc.env...)
 		if err != nil {
 			return err
 		}
@@ -93,7 +108,12 @@ func run(ctx context.Context, binDir string) error {
 	say("  live feed:   %s  (WebSocket: %s/ws)", page, strings.Replace(page, "http", "ws", 1))
 	say("  Kafka:       %s  (topic %s; e.g. kcat -b %s -t %s -C)", s.Brokers, s.Topic, s.Brokers, s.Topic)
 	say("  Redis:       %s  (streams flow:{0.k} .. flow:{15.k}, see docs/protocol.md)", s.Redis)
-	say("  metrics:     %s/metrics  http://%s/metrics  http://%s/metrics", page, scorerOps, ingestOps)
+	say("  metrics:     %s/metrics  http://%s/metrics  http://%s/metrics  http://%s/metrics", page, scorerOps, ingestOps, alertsAddr)
+	say("  alerts API:  http://%s/v1/rules  (see docs/alerts.md)", alertsAddr)
+	if devKey != "" {
+		say("               API key for this run: %s", devKey)
+		say("               e.g. curl -H 'Authorization: Bearer %s' http://%s/v1/rules", devKey, alertsAddr)
+	}
 
 	return watch(ctx, procs)
 }
@@ -172,4 +192,45 @@ func envOr(name, def string) string {
 
 func say(format string, args ...any) {
 	fmt.Printf("devstack | "+format+"\n", args...)
+}
+
+// alertsEnv is what the alerts service gets beyond the common variables.
+type alertsEnv struct {
+	vars []string
+	dir  string // holds a generated API key file; "" when none
+}
+
+// alertsSettings points the alerts service at its address and, unless a
+// credential source is configured, at an API key file made for this run,
+// whose key it returns. Destinations on this machine are allowed unless
+// LIVEFLOW_ALLOW_PRIVATE_DESTINATIONS says otherwise, so that local
+// receivers work.
+func alertsSettings(addr string) (alertsEnv, string, error) {
+	env := alertsEnv{vars: []string{
+		"LIVEFLOW_HTTP_ADDR=" + addr,
+		"LIVEFLOW_ALLOW_PRIVATE_DESTINATIONS=" + envOr("LIVEFLOW_ALLOW_PRIVATE_DESTINATIONS", "true"),
+	}}
+	for _, v := range []string{"LIVEFLOW_API_KEYS_FILE", "LIVEFLOW_JWT_HS256_SECRET_FILE", "LIVEFLOW_JWT_RS256_PUBLIC_KEY_FILE"} {
+		if os.Getenv(v) != "" {
+			return env, "", nil
+		}
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return env, "", err
+	}
+	key := "dev-" + hex.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(key))
+	dir, err := os.MkdirTemp("", "liveflow-devstack-")
+	if err != nil {
+		return env, "", err
+	}
+	env.dir = dir
+	file := filepath.Join(dir, "api-keys.json")
+	content := `{"keys":[{"sha256":"` + hex.EncodeToString(sum[:]) + `","user":"dev","firehose":true}]}`
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		return env, "", err
+	}
+	env.vars = append(env.vars, "LIVEFLOW_API_KEYS_FILE="+file)
+	return env, key, nil
 }

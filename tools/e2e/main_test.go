@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 // build compiles the services with the race detector when the tests run
 // with it, so data races inside the services fail the run too.
 func build(dir string) error {
-	for _, name := range []string{"ingest", "scorer", "edge"} {
+	for _, name := range []string{"ingest", "scorer", "edge", "alerts"} {
 		args := []string{"build", "-o", filepath.Join(dir, name)}
 		if raceEnabled {
 			args = append(args, "-race")

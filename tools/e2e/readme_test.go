@@ -17,7 +17,7 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := regexp.MustCompile(`\(LIVEFLOW_[A-Z_]+,`)
-	for _, name := range []string{"ingest", "scorer", "edge"} {
+	for _, name := range []string{"ingest", "scorer", "edge", "alerts"} {
 		out, _ := exec.Command(filepath.Join(binDir, name), "-h").CombinedOutput()
 		vars := env.FindAllString(string(out), -1)
 		if len(vars) < 5 {
