@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/liveflow/liveflow/pkg/record"
 )
 
 func TestParseRejectsBadSettings(t *testing.T) {
@@ -73,5 +78,39 @@ func TestParseRedisCluster(t *testing.T) {
 	c, err := parse(nil)
 	if err != nil || c.redisAddr != "r1:7000,r2:7001,r3:7002" || c.redisMode != "cluster" {
 		t.Errorf("parse with cluster seeds = redis %q mode %q, %v", c.redisAddr, c.redisMode, err)
+	}
+}
+
+func TestFlowCodecRegistersWithTheRegistry(t *testing.T) {
+	reg := srfake.New()
+	defer reg.Close()
+	c, err := parse([]string{"-schema-registry", reg.URL(), "-flow-topic", "quant.flow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := newFlowCodec(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, ok := codec.RegistryID()
+	if !ok {
+		t.Fatal("the flow codec does not frame for the registry")
+	}
+	rc, _ := record.NewRegistry(reg.URL())
+	if text, _, err := rc.Latest(context.Background(), "quant.flow-value"); err != nil || text == "" {
+		t.Errorf("nothing registered under quant.flow-value (id %d): %v", id, err)
+	}
+
+	// Without a registry the codec writes single-object records; an
+	// unreachable one is a start-up error.
+	c, _ = parse(nil)
+	if codec, err := newFlowCodec(context.Background(), c); err != nil {
+		t.Fatal(err)
+	} else if _, ok := codec.RegistryID(); ok {
+		t.Error("registry framing without a registry")
+	}
+	c, _ = parse([]string{"-schema-registry", "http://127.0.0.1:1"})
+	if _, err := newFlowCodec(context.Background(), c); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("unreachable registry: %v; want an error naming it", err)
 	}
 }
