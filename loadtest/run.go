@@ -2,163 +2,391 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/twmb/franz-go/pkg/kadm"
 
-	"github.com/liveflow/liveflow/loadtest/internal/frames"
-	"github.com/liveflow/liveflow/pkg/wsclient"
+	"github.com/liveflow/liveflow/loadtest/internal/account"
+	"github.com/liveflow/liveflow/loadtest/internal/expect"
+	"github.com/liveflow/liveflow/loadtest/internal/proc"
+	"github.com/liveflow/liveflow/loadtest/internal/report"
+	"github.com/liveflow/liveflow/loadtest/internal/tally"
+	"github.com/liveflow/liveflow/loadtest/internal/watch"
+	"github.com/liveflow/liveflow/pkg/tick"
 )
 
-// result is what a run measured.
-type result struct {
-	clients    int
-	failed     int // clients that could not connect or subscribe
-	events     int64
-	firstEvent time.Duration // from start to the first event at any client
-	elapsed    time.Duration
-	latency    *hdrhistogram.Histogram // microseconds
-	undecoded  int64
+// session is one run in progress: the target, the clients and what has
+// been measured so far.
+type session struct {
+	cfg     config
+	out     io.Writer
+	t       *target
+	sm      *sampler
+	cr      *crowd
+	clients []*client
+	res     *report.Result
+
+	from, to    expect.Offsets // the window, as tick offsets
+	sentFrom    time.Time      // when the first ingest started
+	sentTo      time.Time      // when the last ingest stopped
+	sampleFrom  int            // sampler index at the window's start
+	sampleTo    int
+	stagesFrom  stageScrape
+	stagesTo    stageScrape
+	tailWaited  time.Duration
+	tailRanOut  bool
+	undecodable int
 }
 
-// run opens the clients, reads until the deadline or the event target, and
-// merges what each client measured.
-func run(ctx context.Context, cfg config) (*result, error) {
-	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
-	defer cancel()
-	start := time.Now()
+// run measures the pipeline as cfg says, prints the summary to out and
+// writes the result files.
+func run(ctx context.Context, cfg config, out io.Writer) (*report.Result, error) {
+	s := &session{cfg: cfg, out: out, res: &report.Result{Started: time.Now(),
+		Command: strings.Join(os.Args, " "), Machine: machineInfo()}}
+	// The clients, plus Kafka, Redis, HTTP and the rest.
+	if _, err := proc.RaiseFileLimit(uint64(cfg.clients) + 512); err != nil {
+		return nil, err
+	}
+	m, err := sampleMarket(cfg.seed, cfg.underlyings, nominalRate(cfg))
+	if err != nil {
+		return nil, err
+	}
+	plans, err := planClients(cfg, m)
+	if err != nil {
+		return nil, err
+	}
+	s.res.Scenario = scenarioOf(cfg, plans, m)
+	s.printSetup()
 
-	var total atomic.Int64
-	var first atomic.Int64
-	rng := rand.New(rand.NewPCG(cfg.seed, cfg.seed))
-	hists := make([]*hdrhistogram.Histogram, cfg.clients)
-	errs := make([]error, cfg.clients)
-	var undecoded atomic.Int64
+	if s.t, err = setUp(ctx, cfg); err != nil {
+		return nil, err
+	}
+	defer s.t.close()
+	s.res.Target = s.t.describe()
+	if err := s.measure(ctx, plans); err != nil {
+		return nil, err
+	}
+	if err := s.account(ctx); err != nil {
+		return nil, err
+	}
+	s.res.Finished = time.Now()
+	s.res.Machine.LoadAfter = proc.Load()
+	report.Print(out, s.res)
+	jsonPath, htmlPath := filepath.Join(cfg.out, "result.json"), filepath.Join(cfg.out, "report.html")
+	if err := s.res.WriteJSON(jsonPath); err != nil {
+		return nil, err
+	}
+	if err := report.WriteHTML(htmlPath, s.res); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "%-11s %s, %s, %s\n", "files", htmlPath, jsonPath, s.t.logs.Name())
+	return s.res, nil
+}
+
+// nominalRate is the steady rate the scenario is about.
+func nominalRate(cfg config) float64 {
+	if cfg.profile == profileRamp {
+		return cfg.rampStart
+	}
+	return cfg.rate
+}
+
+// measure connects the clients, drives ingest through the profile, waits
+// for the pipeline to deliver what it took in, and stops the clients.
+func (s *session) measure(ctx context.Context, plans []*plan) error {
+	s.sm = newSampler()
+	s.sm.add(source{name: "loadtest", pid: os.Getpid()})
+	for _, name := range []string{"kfake", "redis", "scorer", "edge"} {
+		if pid, ok := s.t.procs[name]; ok {
+			s.sm.add(source{name: name, pid: pid})
+		} else if url, ok := s.t.metrics[name]; ok {
+			s.sm.add(source{name: name, url: url})
+		} else if name == "redis" && s.t.rdb != nil {
+			s.sm.add(source{name: name, rdb: s.t.rdb})
+		}
+	}
+	sctx, stopSampler := context.WithCancel(ctx)
+	defer stopSampler()
+	go s.sm.run(sctx)
+
+	s.cr = &crowd{url: s.t.url, origin: time.Now().UnixNano(), slowDelay: s.cfg.slowDelay,
+		resumeEvery: s.cfg.resumeEvery, resumePause: s.cfg.resumePause, reasons: tally.New()}
+	cctx, stopClients := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for i := range cfg.clients {
-		watch := pick(rng, cfg.symbols, cfg.perClient)
-		hists[i] = newHistogram()
+	defer func() { stopClients(); wg.Wait() }()
+	if err := s.connect(cctx, plans, &wg); err != nil {
+		return err
+	}
+	if err := s.drive(ctx); err != nil {
+		return err
+	}
+	stopClients()
+	wg.Wait()
+	s.sm.close()
+	return nil
+}
+
+// connect starts the clients at most cfg.connectRate a second and waits
+// until each has subscribed or failed.
+func (s *session) connect(ctx context.Context, plans []*plan, wg *sync.WaitGroup) error {
+	var ready sync.WaitGroup
+	start := time.Now()
+	for i, p := range plans {
+		if err := sleep(ctx, time.Until(start.Add(time.Duration(float64(i)/s.cfg.connectRate*1e9)))); err != nil {
+			break
+		}
+		c := newClient(p)
+		s.clients = append(s.clients, c)
 		wg.Add(1)
+		ready.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = client(ctx, cfg.url, fmt.Sprintf("c%d", i), watch, func(frame []byte) {
-				now := time.Now().UnixNano()
-				n, bad := stamps(frame, func(ingest int64) {
-					_ = hists[i].RecordValue(max(0, now-ingest) / 1000)
-				})
-				undecoded.Add(int64(bad))
-				if n == 0 {
-					return
-				}
-				first.CompareAndSwap(0, now-start.UnixNano())
-				if sum := total.Add(int64(n)); cfg.untilEvents > 0 && sum >= cfg.untilEvents {
-					cancel()
-				}
-			})
+			c.run(ctx, s.cr, ready.Done)
 		}()
 	}
-	wg.Wait()
-
-	res := &result{clients: cfg.clients, events: total.Load(), elapsed: time.Since(start),
-		firstEvent: time.Duration(first.Load()), latency: newHistogram(), undecoded: undecoded.Load()}
-	for i, h := range hists {
-		res.latency.Merge(h)
-		if errs[i] != nil {
-			res.failed++
-			if res.failed == 1 {
-				fmt.Printf("first client failure: %v\n", errs[i])
-			}
+	ready.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	for _, c := range s.clients {
+		if c.subscribed {
+			s.res.Subscribed++
 		}
 	}
-	if res.failed == cfg.clients {
-		return nil, fmt.Errorf("no client could connect and subscribe: %w", errs[0])
+	line(s.out, "clients", "%s of %s subscribed in %.1fs", commas(int64(s.res.Subscribed)),
+		commas(int64(len(plans))), time.Since(start).Seconds())
+	if s.res.Subscribed == 0 {
+		return fmt.Errorf("loadtest: no client could connect and subscribe: %s", s.cr.reasons.First())
 	}
-	return res, nil
+	return nil
 }
 
-// client runs one connection until ctx ends and hands every events frame to
-// onFrame. An edge that is not up yet is dialled again every quarter second,
-// so a run can start with the stack. It returns an error only when it could
-// not connect or subscribe.
-func client(ctx context.Context, url, id string, watch []string, onFrame func([]byte)) error {
-	c, err := wsclient.Dial(ctx, url)
-	for err != nil {
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(250 * time.Millisecond):
-		}
-		c, err = wsclient.Dial(ctx, url)
+// drive runs the profile: marks the window's start, sends, marks its end,
+// and waits out the tail.
+func (s *session) drive(ctx context.Context) error {
+	var err error
+	if s.from, err = s.offsets(ctx); err != nil {
+		return err
 	}
-	defer c.Close()
-	err = c.Subscribe(ctx, id, watch, func(events []json.RawMessage) {
-		for _, e := range events {
-			onFrame(e)
+	s.stagesFrom = scrapeStages(ctx, s.t)
+	s.sampleFrom = s.sm.index()
+	s.sentFrom = time.Now()
+	if s.cfg.profile == profileRamp {
+		err = s.ramp(ctx)
+	} else {
+		f := feed{rate: s.cfg.rate, factor: 1}
+		if s.cfg.profile == profileBurst {
+			f.factor, f.burst = s.cfg.burstFactor, s.cfg.burstFor
 		}
-	})
+		err = s.send(ctx, f, s.cfg.duration, true)
+	}
+	s.sentTo = time.Now()
 	if err != nil {
 		return err
 	}
-	// Frames are scanned, not decoded: on a machine shared with the stack,
-	// decoding every event would make the load tester the bottleneck.
-	for {
-		_, frame, err := c.Conn().Read(ctx)
-		if err != nil {
-			return nil
+	if s.to, err = s.offsets(ctx); err != nil {
+		return err
+	}
+	line(s.out, "tail", "waiting for the scorer to catch up and the clients to fall quiet (at most %s)", s.cfg.tail)
+	s.tailWaited, s.tailRanOut = s.settle(ctx, s.to, true, s.cfg.tail)
+	s.stagesTo = scrapeStages(ctx, s.t)
+	s.sampleTo = s.sm.index()
+	return ctx.Err()
+}
+
+// send runs one ingest process with feed f for d, printing progress when
+// progress is set.
+func (s *session) send(ctx context.Context, f feed, d time.Duration, progress bool) error {
+	p, err := s.t.startIngest(s.cfg, f)
+	if err != nil {
+		return err
+	}
+	s.sm.add(source{name: "ingest", pid: p.pid()})
+	s.t.metrics["ingest"] = "http://" + p.ops + "/metrics"
+	stop := func() {
+		s.sm.remove(ctx, "ingest")
+		p.stop()
+	}
+	start := time.Now()
+	last, lastAt := s.cr.received.Load(), start
+	for time.Since(start) < d {
+		wait := min(10*time.Second, d-time.Since(start))
+		select {
+		case <-p.done:
+			stop()
+			return fmt.Errorf("loadtest: ingest exited (%v); see %s", p.err, s.t.logs.Name())
+		case <-ctx.Done():
+			stop()
+			return ctx.Err()
+		case <-time.After(wait):
 		}
-		if frames.IsEvents(frame) {
-			onFrame(frame)
+		if progress {
+			now, got := time.Now(), s.cr.received.Load()
+			line(s.out, "sending", "%4.0fs: clients receive %s events/s", now.Sub(start).Seconds(),
+				commas(int64(float64(got-last)/now.Sub(lastAt).Seconds())))
+			last, lastAt = got, now
 		}
 	}
+	stop()
+	return nil
 }
 
-// stamps calls fn with the ingest_ts of every event in frame and returns how
-// many it found and how many events lacked one.
-func stamps(frame []byte, fn func(int64)) (found, bad int) {
-	frames.Scan(frame, func(e frames.Event) {
-		if e.IngestTS == 0 {
-			bad++
-			return
+// settle waits until the scorers have committed every tick below to, no
+// resumer is away, and no client received anything for a second, or until
+// limit. With final set, resumers stop leaving first. It returns how long
+// it waited and whether it ran out of time.
+func (s *session) settle(ctx context.Context, to expect.Offsets, final bool, limit time.Duration) (time.Duration, bool) {
+	const quiet = time.Second
+	start := time.Now()
+	away := 0
+	if final {
+		away = s.cr.settle()
+	}
+	last, lastChange := s.cr.received.Load(), time.Now()
+	for time.Since(start) < limit {
+		if sleep(ctx, 100*time.Millisecond) != nil {
+			return time.Since(start), true
 		}
-		found++
-		fn(e.IngestTS)
-	})
-	return found, bad
+		if got := s.cr.received.Load(); got != last {
+			last, lastChange = got, time.Now()
+		}
+		if final {
+			s.cr.mu.Lock()
+			away = s.cr.awayNow
+			s.cr.mu.Unlock()
+		}
+		if away == 0 && time.Since(lastChange) >= quiet && s.caughtUp(ctx, to) {
+			return time.Since(start), false
+		}
+	}
+	return time.Since(start), true
 }
 
-func pick(rng *rand.Rand, from []string, n int) []string {
-	idx := rng.Perm(len(from))[:n]
-	out := make([]string, n)
-	for i, j := range idx {
-		out[i] = from[j]
+// caughtUp reports whether the scorers' group committed every offset of to.
+func (s *session) caughtUp(ctx context.Context, to expect.Offsets) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	committed, err := kadm.NewClient(s.t.kcl).FetchOffsets(ctx, s.cfg.scorerGroup)
+	if err != nil {
+		return false
 	}
-	return out
+	for p, end := range to {
+		c, ok := committed.Lookup(s.t.topic, p)
+		if end > 0 && (!ok || c.At < end) {
+			return false
+		}
+	}
+	return true
 }
 
-// newHistogram covers 1 µs to 60 s with 3 significant digits.
-func newHistogram() *hdrhistogram.Histogram {
-	return hdrhistogram.New(1, 60_000_000, 3)
+// offsets returns the end offsets of the ticks topic.
+func (s *session) offsets(ctx context.Context) (expect.Offsets, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, end, err := expect.Bounds(ctx, s.t.kcl, s.t.topic)
+	return end, err
 }
 
-func (r *result) print(w io.Writer) {
-	ms := func(q float64) float64 { return float64(r.latency.ValueAtQuantile(q)) / 1000 }
-	fmt.Fprintf(w, "clients     %d (%d failed)\n", r.clients, r.failed)
-	fmt.Fprintf(w, "events      %d in %.1fs: %.0f events/s\n", r.events, r.elapsed.Seconds(),
-		float64(r.events)/r.elapsed.Seconds())
-	if r.events > 0 {
-		fmt.Fprintf(w, "first event %.2fs after start\n", r.firstEvent.Seconds())
+// account reads the ticks back, works out every client's events and
+// compares.
+func (s *session) account(ctx context.Context) error {
+	events, series, err := s.replay(ctx)
+	if err != nil {
+		return err
 	}
-	if r.latency.TotalCount() > 0 {
-		fmt.Fprintf(w, "latency ms  p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  (ingest to client)\n",
-			ms(50), ms(90), ms(99), ms(99.9), float64(r.latency.Max())/1000)
+	w := account.NewWindow(s.from, events)
+	if s.t.rdb != nil {
+		if s.res.Streams, err = checkStreams(ctx, s.t.rdb, s.t.shards, w); err != nil {
+			s.res.Notes = append(s.res.Notes, err.Error())
+		}
 	}
-	if r.undecoded > 0 {
-		fmt.Fprintf(w, "undecoded   %d events without ingest_ts\n", r.undecoded)
+	accts := make([]*account.Client, 0, len(s.clients))
+	s.res.ByClass = map[string]account.Totals{}
+	for _, c := range s.clients {
+		accts = append(accts, &c.acct)
+		if !c.acct.Subscribed {
+			continue
+		}
+		o := account.Account(w, &c.acct)
+		s.res.Accounting.Add(&o)
+		byClass := s.res.ByClass[c.class.String()]
+		byClass.Add(&o)
+		s.res.ByClass[c.class.String()] = byClass
+		for _, k := range o.LostKeys {
+			if len(s.res.Lost) < 10 {
+				s.res.Lost = append(s.res.Lost, example(w, c, k))
+			}
+		}
+		for _, k := range o.Unwelcome {
+			if len(s.res.Unwanted) < 10 {
+				s.res.Unwanted = append(s.res.Unwanted, example(w, c, k))
+			}
+		}
 	}
+	s.res.Ticks.Events = w.Len()
+	s.res.Ticks.Undecodable = s.undecodable
+	lat := account.Latencies(w, accts)
+	s.fill(lat, series)
+	return nil
 }
+
+// example describes event k of w at client c, for a report.
+func example(w *account.Window, c *client, k expect.Key) string {
+	e, _ := w.Event(k)
+	return fmt.Sprintf("%s (%s, %s): %s %s %s premium %.0f score %d", c.id, c.class,
+		watch.Describe(&c.filter), k, e.Underlying, e.Kind, e.Premium, e.Score)
+}
+
+// replay reads every tick of the window back and scores it per partition
+// from the partition's first offset, as a scorer that never stopped would.
+// It returns the window's events and the ticks sent per second from the
+// clients' origin.
+func (s *session) replay(ctx context.Context) ([]expect.Event, []int64, error) {
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	start, _, err := expect.Bounds(rctx, s.t.kcl, s.t.topic)
+	if err != nil {
+		return nil, nil, err
+	}
+	parts := map[int32]*expect.Partition{}
+	for p := range s.to {
+		if start[p] > 0 {
+			s.res.Notes = append(s.res.Notes, fmt.Sprintf("partition %d no longer holds its first %d ticks: "+
+				"its expected events are scored without them and may differ from the scorer's", p, start[p]))
+		}
+		if parts[p], err = expect.NewPartition(p, scoring(), s.from[p]); err != nil {
+			return nil, nil, err
+		}
+	}
+	var events []expect.Event
+	var series []int64
+	s.undecodable, err = expect.Read(rctx, s.t.brokers, s.t.topic, start, s.to,
+		func(p int32, offset int64, t *tick.Tick) error {
+			if offset >= s.from[p] {
+				sec := int((t.IngestTS - s.cr.origin) / 1e9)
+				if sec >= 0 && sec < 1_000_000 {
+					for len(series) <= sec {
+						series = append(series, 0)
+					}
+					series[sec]++
+				}
+			}
+			var err error
+			events, err = parts[p].Apply(t, offset, events)
+			return err
+		})
+	if err != nil {
+		return nil, nil, err
+	}
+	return events, series, nil
+}
+
+// errNoTicks is the run's error when ingest sent nothing.
+var errNoTicks = errors.New("loadtest: no tick reached Kafka")
