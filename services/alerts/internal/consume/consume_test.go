@@ -126,7 +126,7 @@ func TestEveryMatchDeliveredOnce(t *testing.T) {
 	}
 }
 
-func groupConsumers(t *testing.T, rdb redis.UniversalClient) int {
+func groupConsumers(t testing.TB, rdb redis.UniversalClient) int {
 	n := 0
 	for shard := range testShards {
 		cs, err := rdb.XInfoConsumers(context.Background(), stream.Key(shard), "liveflow-alerts").Result()

@@ -164,7 +164,7 @@ type instanceConfig struct {
 // startInstance starts an instance on rdb. Instances share the test's
 // client, as they could share a connection pool; what one leaves pending
 // only its own Consumer knows.
-func startInstance(t *testing.T, rdb redis.UniversalClient, name string, cfg instanceConfig) *instance {
+func startInstance(t testing.TB, rdb redis.UniversalClient, name string, cfg instanceConfig) *instance {
 	t.Helper()
 	logs := &testkit.Logs{}
 	live := rules.NewLive(rules.NewStore(rdb), nil, logs)
@@ -213,7 +213,7 @@ func (in *instance) stop() {
 }
 
 // addRule stores a rule; instances see it once they reload.
-func addRule(t *testing.T, rdb redis.UniversalClient, id string, f filter.Filter, dest deliver.Destination) {
+func addRule(t testing.TB, rdb redis.UniversalClient, id string, f filter.Filter, dest deliver.Destination) {
 	t.Helper()
 	if dest.Type == deliver.Webhook {
 		dest.Secret = secret
@@ -241,7 +241,7 @@ func event(n int, underlying, kind string, score int32) flow.Event {
 }
 
 // add appends an event to its shard stream and returns its event id.
-func add(t *testing.T, rdb redis.UniversalClient, ev flow.Event) string {
+func add(t testing.TB, rdb redis.UniversalClient, ev flow.Event) string {
 	t.Helper()
 	b, err := ev.JSON()
 	if err != nil {
@@ -258,7 +258,7 @@ func add(t *testing.T, rdb redis.UniversalClient, ev flow.Event) string {
 }
 
 // pendingTotal counts the entries of every shard still pending in the group.
-func pendingTotal(t *testing.T, rdb redis.UniversalClient) int64 {
+func pendingTotal(t testing.TB, rdb redis.UniversalClient) int64 {
 	t.Helper()
 	var n int64
 	for shard := range testShards {
@@ -272,7 +272,7 @@ func pendingTotal(t *testing.T, rdb redis.UniversalClient) int64 {
 }
 
 // deadLetters returns the dead-letter stream's records.
-func deadLetters(t *testing.T, rdb redis.UniversalClient) []map[string]any {
+func deadLetters(t testing.TB, rdb redis.UniversalClient) []map[string]any {
 	t.Helper()
 	msgs, err := rdb.XRange(context.Background(), "alerts:dead", "-", "+").Result()
 	if err != nil {
@@ -287,7 +287,7 @@ func deadLetters(t *testing.T, rdb redis.UniversalClient) []map[string]any {
 
 // startRedis starts a private server, or a cluster with
 // LIVEFLOW_TEST_REDIS=cluster.
-func startRedis(t *testing.T) redis.UniversalClient {
+func startRedis(t testing.TB) redis.UniversalClient {
 	rdb := redistest.Universal(t)
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		t.Fatal(err)
