@@ -10,11 +10,13 @@ import (
 )
 
 // claimLoop takes over, every ClaimIdle/2, the entries of any consumer that
-// left them idle for ClaimIdle: a dead or stuck instance's work.
+// left them idle for ClaimIdle: a dead or stuck instance's work. Every
+// ForgetAfter/4 it also removes consumers gone for good from the group.
 func (c *Consumer) claimLoop(ctx, bg context.Context) {
 	every := min(max(c.cfg.ClaimIdle/2, 10*time.Millisecond), 5*time.Second)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	var forgot time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -23,9 +25,48 @@ func (c *Consumer) claimLoop(ctx, bg context.Context) {
 		}
 		for shard := range c.cfg.Shards {
 			if !c.claimShard(ctx, bg, shard) {
-				break
+				return
 			}
 		}
+		if time.Since(forgot) >= c.cfg.ForgetAfter/4 {
+			forgot = time.Now()
+			for shard := range c.cfg.Shards {
+				c.forget(ctx, shard)
+			}
+		}
+	}
+}
+
+// forgetScript removes from a group the consumers, other than the caller,
+// that hold no pending entry and were idle at least a given time; every
+// restart of an instance otherwise leaves one behind per shard. Checking and
+// removing in one script means no entry can be handed to a consumer between
+// the two. KEYS[1] stream; ARGV group, minimum idle ms, own name.
+var forgetScript = redis.NewScript(`
+local removed = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+	local f = {}
+	for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+	if f['name'] ~= ARGV[3] and f['pending'] == 0 and f['idle'] >= tonumber(ARGV[2]) then
+		redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+		removed = removed + 1
+	end
+end
+return removed
+`)
+
+func (c *Consumer) forget(ctx context.Context, shard int) {
+	n, err := forgetScript.Run(ctx, c.rdb, []string{stream.Key(shard)},
+		c.cfg.Group, c.cfg.ForgetAfter.Milliseconds(), c.cfg.Name).Int()
+	if err != nil {
+		if ctx.Err() == nil && !isNoGroup(err) {
+			c.redisFailed("forget", err)
+		}
+		return
+	}
+	c.redisOK("forget")
+	if n > 0 {
+		c.log.Infow("removed consumers gone for good from the group", "stream", stream.Key(shard), "consumers", n)
 	}
 }
 

@@ -352,3 +352,29 @@ func entryOf(eventID string) string {
 	_, entry, _ := strings.Cut(eventID, "-")
 	return entry
 }
+
+// TestForgetsGoneConsumers: consumers that hold nothing and were silent for
+// ForgetAfter leave the group; one holding a pending entry stays, so its
+// entry can still be taken over.
+func TestForgetsGoneConsumers(t *testing.T) {
+	rdb := startRedis(t)
+	ctx := context.Background()
+	key := stream.Key(0)
+	if err := rdb.XGroupCreateMkStream(ctx, key, "liveflow-alerts", "$").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.XGroupCreateConsumer(ctx, key, "liveflow-alerts", "gone")
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []any{"u", "X", "e", "{}"}})
+	rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "liveflow-alerts", Consumer: "holding", Streams: []string{key, ">"}})
+	time.Sleep(300 * time.Millisecond)
+	// A long claim idle keeps the held entry where it is.
+	startInstance(t, rdb, "a", instanceConfig{consumer: Config{ClaimIdle: time.Minute, ForgetAfter: 200 * time.Millisecond}})
+	testkit.Eventually(t, 10*time.Second, "the idle consumer forgotten", func() bool {
+		cs, _ := rdb.XInfoConsumers(ctx, key, "liveflow-alerts").Result()
+		names := map[string]bool{}
+		for _, c := range cs {
+			names[c.Name] = true
+		}
+		return !names["gone"] && names["holding"] && names["a"]
+	})
+}

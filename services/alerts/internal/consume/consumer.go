@@ -54,6 +54,9 @@ type Config struct {
 	// instead of handled again [5].
 	MaxDeliveries int64
 	MaxInFlight   int // entries with alerts being delivered; reads pause beyond [10000]
+	// ForgetAfter removes from the group consumers that hold no pending
+	// entry and were silent this long: instances gone for good [1h].
+	ForgetAfter time.Duration
 	// DeadLetter is the stream of entries and alerts given up [alerts:dead],
 	// trimmed to about DeadLetterMaxLen entries [100000].
 	DeadLetter       string
@@ -87,6 +90,9 @@ func (c *Config) setDefaults() {
 		c.MaxInFlight = 10000
 	}
 	c.MaxInFlight = max(c.MaxInFlight, c.Batch)
+	if c.ForgetAfter <= 0 {
+		c.ForgetAfter = time.Hour
+	}
 	if c.DeadLetter == "" {
 		c.DeadLetter = "alerts:dead"
 	}
