@@ -81,6 +81,9 @@ func (c *Consumer) ackBatch(bg context.Context, batch []*pending) bool {
 
 // deadLetter appends one record to the dead-letter stream. fields come in
 // name, value pairs.
+//
+// TODO: nothing replays dead letters yet; an operator who fixed the cause
+// re-adds the "event" field to its stream by hand (docs/alerts.md).
 func (c *Consumer) deadLetter(bg context.Context, reason string, err error, k entryKey, e *entry, fields ...any) bool {
 	values := []any{
 		"reason", reason, "error", err.Error(),

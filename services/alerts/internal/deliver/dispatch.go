@@ -33,6 +33,9 @@ type Config struct {
 	Queue  int // alerts waiting per destination; more are given up [1000]
 	// Rates are the requests per second per destination, by type
 	// [webhook 10, slack 1, discord 0.5], in bursts of up to Burst [5].
+	// TODO: the limits hold per instance, so n instances may send a
+	// destination n times its rate; a limiter shared through Redis would
+	// hold it for the whole group.
 	Rates map[string]rate.Limit
 	Burst int
 	// BreakerFailures consecutive failed attempts open a destination's
