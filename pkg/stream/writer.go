@@ -100,10 +100,10 @@ type group struct {
 	entries []any // underlying, event, underlying, event, ...
 }
 
-// Add queues events of the tick at offset in a partition of topic, which
-// names the topic in the applied-offset record (its ID, or its name). All
-// events of one tick must be added in one call, and they must share an
-// underlying (they always do: a tick belongs to one underlying).
+// Add queues events of one underlying from the tick at offset in a
+// partition of topic, which names the topic in the applied-offset record
+// (its ID, or its name). It is AddEntries for events that share an
+// underlying.
 func (b *Batch) Add(shard int, topic string, partition int32, offset int64, underlying string,
 	events ...[]byte) {
 	if len(events) == 0 {
@@ -117,6 +117,34 @@ func (b *Batch) Add(shard int, topic string, partition int32, offset int64, unde
 	}
 	for _, e := range events {
 		g.entries = append(g.entries, underlying, e)
+	}
+	b.groups = append(b.groups, g)
+}
+
+// Routed is one event and the underlying it is routed by.
+type Routed struct {
+	Underlying string
+	Event      []byte
+}
+
+// AddEntries queues the events of the tick at offset in a partition of
+// topic that belong in one shard. A tick's events need not share its
+// underlying: its time may close a window of another underlying of the
+// partition. Each event goes to the shard of its own underlying, and all of
+// one tick's events for one shard must be added in one call: a second call
+// for the same tick and shard would be skipped as applied.
+func (b *Batch) AddEntries(shard int, topic string, partition int32, offset int64, entries ...Routed) {
+	if len(entries) == 0 {
+		return
+	}
+	g := group{
+		shard:   shard,
+		source:  topic + "/" + strconv.Itoa(int(partition)),
+		offset:  offset,
+		entries: make([]any, 0, 2*len(entries)),
+	}
+	for _, e := range entries {
+		g.entries = append(g.entries, e.Underlying, e.Event)
 	}
 	b.groups = append(b.groups, g)
 }

@@ -289,13 +289,39 @@ func (s *Scorer) score(r *kgo.Record, events []flow.Event, batch *stream.Batch) 
 			return events
 		}
 	}
-	shard := stream.Shard(t.Underlying, s.w.Shards())
 	source := s.cfg.TopicID
 	if source == "" {
 		source = r.Topic
 	}
-	batch.Add(shard, source, r.Partition, r.Offset, t.Underlying, payloads...)
+	s.add(batch, source, r, events, payloads)
 	return events
+}
+
+// add queues a tick's events, each in the shard of its own underlying: the
+// tick's time may close windows of other underlyings of its partition, and
+// their subscribers read those shards. A tick's events for one shard go in
+// one group, so the shard's applied offset covers them together.
+func (s *Scorer) add(batch *stream.Batch, source string, r *kgo.Record, events []flow.Event, payloads [][]byte) {
+	type group struct {
+		shard   int
+		entries []stream.Routed
+	}
+	var groups []group
+	for i := range events {
+		u := events[i].Underlying
+		shard := stream.Shard(u, s.w.Shards())
+		j := 0
+		for j < len(groups) && groups[j].shard != shard {
+			j++
+		}
+		if j == len(groups) {
+			groups = append(groups, group{shard: shard})
+		}
+		groups[j].entries = append(groups[j].entries, stream.Routed{Underlying: u, Event: payloads[i]})
+	}
+	for _, g := range groups {
+		batch.AddEntries(g.shard, source, r.Partition, r.Offset, g.entries...)
+	}
 }
 
 // addFlow adds a tick's events to the flow batch, all or none, so a tick is
