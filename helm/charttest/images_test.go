@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,7 +48,10 @@ type imageBuild struct {
 	err   error
 }
 
-var builds = map[string]*imageBuild{"ingest": {}, "scorer": {}, "edge": {}}
+var (
+	buildsMu sync.Mutex
+	builds   = map[string]*imageBuild{}
+)
 
 // serviceBuild runs the build stage of a service's Dockerfile without a
 // container engine: it copies out of the repository only what the COPY
@@ -56,7 +60,13 @@ var builds = map[string]*imageBuild{"ingest": {}, "scorer": {}, "edge": {}}
 // the stage map into it), and asks the binary for its flags with -h.
 func serviceBuild(t testing.TB, svc string) *imageBuild {
 	t.Helper()
+	buildsMu.Lock()
 	b := builds[svc]
+	if b == nil {
+		b = &imageBuild{}
+		builds[svc] = b
+	}
+	buildsMu.Unlock()
 	b.once.Do(func() { b.err = b.build(svc) })
 	if b.err != nil {
 		t.Fatalf("%s image build stage: %v", svc, b.err)
@@ -265,10 +275,25 @@ func flagOf(flags map[string]string, env string) (string, bool) {
 	return "", false
 }
 
+// TestImages checks the Dockerfile of every service, and what its build
+// stage makes.
 func TestImages(t *testing.T) {
 	vals := mergeValues(t, filepath.Join(chartDir, "values.yaml"))
 	chartUser := vals["podSecurityContext"].(map[string]any)["runAsUser"]
+	dockerfiles, err := filepath.Glob(filepath.Join(repoRoot, "services", "*", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imaged []string
+	for _, f := range dockerfiles {
+		imaged = append(imaged, filepath.Base(filepath.Dir(f)))
+	}
 	for _, svc := range services {
+		if !slices.Contains(imaged, svc) {
+			t.Errorf("the chart runs %s, which has no Dockerfile", svc)
+		}
+	}
+	for _, svc := range imaged {
 		t.Run(svc, func(t *testing.T) {
 			b := serviceBuild(t, svc)
 			df, err := parseDockerfile(dockerfilePath(svc))
@@ -302,7 +327,10 @@ func TestImages(t *testing.T) {
 				t.Errorf("ENTRYPOINT %s: want the exec form of the copied binary %s", ep.args, cp.args)
 			}
 			expose, _ := final.last("EXPOSE")
-			addrFlag := map[bool]string{true: "http-addr", false: "ops-addr"}[svc == "edge"]
+			addrFlag := "ops-addr"
+			if _, ok := b.flags["http-addr"]; ok {
+				addrFlag = "http-addr"
+			}
 			if got, want := expose.args, addrPort(b.flags[addrFlag]); got != want {
 				t.Errorf("EXPOSE %s, but -%s listens on %q by default", got, addrFlag, b.flags[addrFlag])
 			}
