@@ -417,6 +417,10 @@ func TestSignVerify(t *testing.T) {
 	now := time.Unix(1796308200, 0)
 	body := []byte(`{"a":1}`)
 	sig := Sign(secret, now, body)
+	// What the openssl recipe of docs/alerts.md prints for the same input.
+	if want := "v1=2b7ad21c698bc1fc877722ad3bc872558c44c9b968ed8ec08d44e7a9505740a0"; sig != want {
+		t.Errorf("Sign = %s, want %s", sig, want)
+	}
 	ts := "1796308200"
 	if err := Verify(secret, ts, sig, body, now.Add(time.Minute), 5*time.Minute); err != nil {
 		t.Errorf("a fresh signature: %v", err)
