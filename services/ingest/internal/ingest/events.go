@@ -30,10 +30,14 @@ func (e *FeedEvents) SequenceGap(symbol, ev string, last, got int64) {
 	missed := got - last - 1
 	e.Metrics.SequenceGaps.WithLabelValues(e.Role).Inc()
 	e.Metrics.SequenceMissed.WithLabelValues(e.Role).Add(float64(missed))
-	if ok, held := e.allow(); ok {
-		e.Log.Warnw("sequence gap: messages were missed", "feed", e.Name, "role", e.Role, "symbol", symbol,
-			"event", ev, "last", last, "got", got, "missed", missed, "gap_lines_held_back", held)
+	// A flood of gaps (a vendor whose numbers are not consecutive) costs a
+	// few lines and board updates a second, which keep the hold renewed.
+	ok, held := e.allow()
+	if !ok {
+		return
 	}
+	e.Log.Warnw("sequence gap: messages were missed", "feed", e.Name, "role", e.Role, "symbol", symbol,
+		"event", ev, "last", last, "got", got, "missed", missed, "gap_lines_held_back", held)
 	e.Board.Hold(slotGap, status.SequenceGap,
 		fmt.Sprintf("%s skipped %d %s messages of %s (sequence %d to %d)", e.Name, missed, ev, symbol, last, got),
 		e.GapHold)

@@ -153,10 +153,10 @@ func (l *lane) run(ctx context.Context) (finished bool) {
 			a := &attempt{l: l, gen: l.s.router.nextGen(), done: done}
 			err = l.src.Run(ctx, a)
 			if ctx.Err() != nil {
-				a.end(ctx.Err())
+				a.end(ctx.Err(), true)
 				return false
 			}
-			a.end(err)
+			a.end(err, false)
 			if err == nil {
 				l.s.cfg.Log.Infow("feed finished", "feed", l.src.Name(), "role", l.role)
 				return true
@@ -208,8 +208,10 @@ func (a *attempt) Up() {
 }
 
 // end records how the attempt ended; before Up, err counts for the breaker.
-func (a *attempt) end(err error) {
-	a.l.s.laneDown(a.l, err)
+// stopped means the lane was stopped (shutdown, or a secondary no longer
+// needed), which is no news for the status.
+func (a *attempt) end(err error, stopped bool) {
+	a.l.s.laneDown(a.l, err, stopped)
 	if !a.up {
 		a.done(err)
 	}
@@ -226,12 +228,14 @@ func (s *supervisor) laneUp(l *lane) {
 	s.refresh()
 }
 
-func (s *supervisor) laneDown(l *lane, err error) {
+func (s *supervisor) laneDown(l *lane, err error, stopped bool) {
 	s.mu.Lock()
 	l.up, l.lastErr, l.finished = false, err, err == nil
 	s.mu.Unlock()
 	s.cfg.Metrics.FeedUp.WithLabelValues(l.role).Set(0)
-	s.refresh()
+	if !stopped {
+		s.refresh()
+	}
 }
 
 // activate makes lane i the active one, for the router, the metrics and
