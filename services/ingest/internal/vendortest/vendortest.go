@@ -108,6 +108,10 @@ func (s *Server) Subscriptions() []string {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	// Counted before the upgrade: the server's Close waits for requests
+	// until they are hijacked, so none can start after Wait.
+	s.wg.Add(1)
+	defer s.wg.Done()
 	s.mu.Lock()
 	s.conns++
 	n := s.conns
@@ -122,8 +126,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	s.wg.Add(1)
-	defer s.wg.Done()
 	defer c.CloseNow()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
