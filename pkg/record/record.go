@@ -23,6 +23,16 @@ import (
 // schema, as opposed to a damaged record.
 var ErrSchema = errors.New("record written with another schema")
 
+// maxElements bounds the elements of one array a decoded record may hold,
+// far above what a tick's conditions or an event's fills ever number.
+const maxElements = 1 << 16
+
+// decodeConfig bounds what a damaged record can make the decoder allocate:
+// a block count read from garbage would otherwise size an array of
+// billions of elements, and one poison record would exhaust the memory of
+// every scorer that reads it.
+var decodeConfig = avro.Config{MaxByteSliceSize: 1 << 20, MaxSliceAllocSize: maxElements}.Freeze()
+
 // Codec encodes and decodes values of type T with one schema.
 // A Codec is safe for concurrent use.
 type Codec[T any] struct {
@@ -49,7 +59,7 @@ func NewCodec[T any](schemaText string) (*Codec[T], error) {
 		name = n.FullName()
 	}
 	c := &Codec[T]{schema: schema, text: schemaText, header: header, name: name}
-	c.pool.New = func() any { return avro.NewReader(nil, 0) }
+	c.pool.New = func() any { return avro.NewReader(nil, 0, avro.WithReaderConfig(decodeConfig)) }
 	return c, nil
 }
 
