@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// A fault kills one component with SIGKILL, waits, and starts it again.
+type fault struct {
+	name string
+	// kill ends the component at once and says what it killed; restart
+	// brings it back.
+	kill    func(e *env, rng *rand.Rand) (string, error)
+	restart func(ctx context.Context, e *env) error
+}
+
+// faults are the components killed in turn, in an order the seed shuffles.
+var faults = []fault{
+	{
+		name: "ingest",
+		kill: func(e *env, _ *rand.Rand) (string, error) {
+			e.mu.Lock()
+			p := e.ingest
+			e.mu.Unlock()
+			p.Kill()
+			return "ingest (it replays its tape from the start when it comes back)", nil
+		},
+		restart: func(_ context.Context, e *env) error { return e.startIngest() },
+	},
+	{
+		name: "scorer",
+		kill: func(e *env, rng *rand.Rand) (string, error) {
+			e.mu.Lock()
+			i := rng.IntN(len(e.scorers))
+			p := e.scorers[i]
+			e.scorers = append(e.scorers[:i:i], e.scorers[i+1:]...)
+			e.scorerOps = append(e.scorerOps[:i:i], e.scorerOps[i+1:]...)
+			e.mu.Unlock()
+			p.Kill()
+			return "a scorer (the other takes its partitions over)", nil
+		},
+		restart: func(_ context.Context, e *env) error { return e.startScorer() },
+	},
+	{
+		name: "edge",
+		kill: func(e *env, rng *rand.Rand) (string, error) {
+			i := rng.IntN(len(e.edgeAddrs))
+			e.mu.Lock()
+			p := e.edges[i]
+			e.mu.Unlock()
+			p.Kill()
+			e.downEdge = i
+			return fmt.Sprintf("edge %d at %s (its clients resume on the other)", i, e.edgeAddrs[i]), nil
+		},
+		restart: func(ctx context.Context, e *env) error { return e.startEdge(ctx, e.downEdge) },
+	},
+	{
+		name: "redis",
+		kill: func(e *env, _ *rand.Rand) (string, error) {
+			e.redis.Kill()
+			return "redis-server (append-only file on)", nil
+		},
+		restart: func(ctx context.Context, e *env) error { return e.startRedis(ctx) },
+	},
+	{
+		name: "kafka",
+		kill: func(e *env, _ *rand.Rand) (string, error) {
+			what := "the kafkafake process (kfake with its data on disk)"
+			if e.kafka == nil {
+				what = "the Kafka broker"
+			}
+			return what, e.killKafka()
+		},
+		restart: func(ctx context.Context, e *env) error { return e.restartKafka(ctx) },
+	},
+}
+
+// injected is one fault as it happened.
+type injected struct {
+	name     string
+	what     string
+	at, down time.Duration // after the tape started; how long it stayed down
+}
+
+// inject kills and restarts every component once, in a shuffled order, each
+// at a random moment of its slot of the window, and returns what it did.
+func inject(ctx context.Context, e *env, rng *rand.Rand, start time.Time, window time.Duration,
+	log func(string, ...any)) ([]injected, error) {
+	order := rng.Perm(len(faults))
+	slot := window / time.Duration(len(order))
+	var out []injected
+	for n, i := range order {
+		f := faults[i]
+		at := time.Duration(n)*slot + time.Duration(rng.Int64N(int64(slot/2)))
+		down := 500*time.Millisecond + time.Duration(rng.Int64N(int64(2500*time.Millisecond)))
+		if err := sleep(ctx, time.Until(start.Add(at))); err != nil {
+			return out, err
+		}
+		what, err := f.kill(e, rng)
+		if err != nil {
+			return out, fmt.Errorf("faults: kill %s: %w", f.name, err)
+		}
+		log("t+%-6s kill -9 %s; back in %s", time.Since(start).Round(100*time.Millisecond), what,
+			down.Round(100*time.Millisecond))
+		if err := sleep(ctx, down); err != nil {
+			return out, err
+		}
+		if err := f.restart(ctx, e); err != nil {
+			return out, fmt.Errorf("faults: restart %s: %w", f.name, err)
+		}
+		log("t+%-6s %s is back", time.Since(start).Round(100*time.Millisecond), f.name)
+		out = append(out, injected{name: f.name, what: what, at: at, down: down})
+	}
+	return out, nil
+}
