@@ -320,15 +320,17 @@ func (s *supervisor) refresh() {
 	} else {
 		b.Clear(slotFailover)
 	}
-	if act.up {
+	code, detail := act.condition()
+	if act.up || code == "" {
 		b.Clear(slotFeed)
 		return
 	}
-	code, detail := act.condition()
 	b.Set(slotFeed, code, detail)
 }
 
-// condition says why a lane that is not up is not. s.mu must be held.
+// condition says why a lane that is not up is not, or nothing while its
+// first attempt is under way: a service starting is no news for clients,
+// and a first attempt that fails says so at once. s.mu must be held.
 func (l *lane) condition() (code, detail string) {
 	name := l.src.Name()
 	var cause string
@@ -348,7 +350,7 @@ func (l *lane) condition() (code, detail string) {
 	case l.lastErr != nil:
 		return status.FeedDown, fmt.Sprintf("%s is reconnecting%s", name, cause)
 	}
-	return status.FeedDown, fmt.Sprintf("%s is connecting", name)
+	return "", ""
 }
 
 // jitter spreads d over [d/2, d) so many clients restarting together do not

@@ -13,7 +13,7 @@ import (
 const (
 	AuthFailed  = "auth_failed"  // the vendor refuses the key
 	BreakerOpen = "breaker_open" // the feed failed repeatedly; retries are held off
-	FeedDown    = "feed_down"    // the feed is not connected (connecting, reconnecting, ended)
+	FeedDown    = "feed_down"    // the feed is not connected (reconnecting, or ended)
 	Stalled     = "stalled"      // the feed went silent during market hours
 	Failover    = "failover"     // ticks come from the secondary feed
 	SequenceGap = "sequence_gap" // messages were missed recently
