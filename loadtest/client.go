@@ -69,12 +69,11 @@ func (cr *crowd) back(ok bool) {
 	}
 }
 
-// settle stops resumers from leaving and returns how many are away.
-func (cr *crowd) settle() int {
+// settle stops resumers from leaving.
+func (cr *crowd) settle() {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	cr.settled = true
-	return cr.awayNow
 }
 
 // client is one WebSocket connection of the run, and after a resume the
@@ -378,6 +377,14 @@ func keyOf(b []byte) (expect.Key, bool) {
 // saturate clamps v into a uint32.
 func saturate(v int64) uint32 {
 	return uint32(min(max(v, 0), math.MaxUint32))
+}
+
+// progress returns how many events the client received, live or replayed,
+// and how many lagged notices said were dropped.
+func (c *client) progress() (received, lagged int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(len(c.acct.Live) + len(c.acct.Replayed)), c.acct.Lagged
 }
 
 // liveSince returns a copy of the client's live arrivals from index from

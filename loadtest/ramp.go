@@ -34,7 +34,7 @@ func (s *session) ramp(ctx context.Context) error {
 		// A step that does not settle within the tail is judged as it is:
 		// its late events are missing from its histogram, and the next
 		// step would start on a backlog.
-		_, ranOut := s.settle(ctx, after, false, s.cfg.tail)
+		ranOut := s.settle(ctx, after, s.cfg.tail)
 		h := account.NewHistogram()
 		lo, hi := uint32((start.UnixNano()-s.cr.origin)/1e6), uint32((end.UnixNano()-s.cr.origin)/1e6)
 		for i, c := range s.clients {

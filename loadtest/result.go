@@ -34,12 +34,12 @@ func scenarioOf(cfg config, plans []*plan, m *market) report.Scenario {
 	if cfg.profile == profileRamp {
 		sc.Duration = 0
 	}
-	count := make([]int, len(watch.Mix))
+	count := make([]int, len(mix))
 	for _, p := range plans {
 		sc.Classes[p.class]++
 		count[p.profile]++
 	}
-	for j, p := range watch.Mix {
+	for j, p := range mix {
 		f := p.Make(nil)
 		sc.Mix = append(sc.Mix, report.Mix{Filter: watch.Describe(&f), Clients: count[j]})
 	}
@@ -111,10 +111,6 @@ func (s *session) fill(lat *account.Latency, ticks []int64) {
 	r.Stages = stages(s.stagesFrom, s.stagesTo)
 	r.Counters = counters(s.stagesFrom, s.stagesTo)
 	s.fillProcesses()
-	if s.tailRanOut {
-		r.Notes = append(r.Notes, fmt.Sprintf("the tail ran out after %s: the scorer had not caught up "+
-			"or events were still arriving; what had not arrived counts as lost", s.tailWaited.Round(time.Millisecond)))
-	}
 	if r.Ticks.Sent == 0 {
 		r.Notes = append(r.Notes, errNoTicks.Error())
 	}
@@ -149,6 +145,11 @@ func (s *session) fillProcesses() {
 			pct := 100 * u.cpu[i] / max(gaps[i], 1e-9)
 			p.Series = append(p.Series, pct)
 			p.PeakPct = max(p.PeakPct, pct)
+		}
+		if u.name == "loadtest" {
+			// Scoring the ticks is not load; it runs once they are all sent.
+			p.CPUSeconds = max(0, p.CPUSeconds-s.replayCPU)
+			p.How += ", less the replay"
 		}
 		p.AvgPct = 100 * p.CPUSeconds / secs
 		s.res.Processes = append(s.res.Processes, p)

@@ -40,9 +40,10 @@ type session struct {
 	sampleTo    int
 	stagesFrom  stageScrape
 	stagesTo    stageScrape
-	tailWaited  time.Duration
-	tailRanOut  bool
+	window      *account.Window
+	ticks       []int64 // sent per second from the clients' origin
 	undecodable int
+	replayCPU   float64 // CPU seconds the load tester spent scoring the ticks
 }
 
 // run measures the pipeline as cfg says, prints the summary to out and
@@ -194,11 +195,88 @@ func (s *session) drive(ctx context.Context) error {
 	if s.to, err = s.offsets(ctx); err != nil {
 		return err
 	}
-	line(s.out, "tail", "waiting for the scorer to catch up and the clients to fall quiet (at most %s)", s.cfg.tail)
-	s.tailWaited, s.tailRanOut = s.settle(ctx, s.to, true, s.cfg.tail)
+	return s.finish(ctx)
+}
+
+// stall is how long arrivals may stop before the run gives up on the
+// events still missing.
+const stall = 10 * time.Second
+
+// finish waits for the scorers to take in every tick sent, scores the ticks
+// itself to learn what each client must receive, and waits until every
+// client has that many events, or arrivals stall, or the tail runs out.
+func (s *session) finish(ctx context.Context) error {
+	deadline := time.Now().Add(s.cfg.tail)
+	line(s.out, "tail", "waiting for the scorer to catch up, then for every client to have its events (at most %s)",
+		s.cfg.tail)
+	s.cr.settle()
+	for !s.caughtUp(ctx, s.to) {
+		if time.Now().After(deadline) {
+			s.res.Notes = append(s.res.Notes, fmt.Sprintf("the scorers had not committed every tick "+
+				"%s after ingest stopped", s.cfg.tail))
+			break
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	before, _ := proc.Self()
+	events, ticks, err := s.replay(ctx)
+	if err != nil {
+		return err
+	}
+	after, _ := proc.Self()
+	s.replayCPU = after.CPU - before.CPU
+	s.window, s.ticks = account.NewWindow(s.from, events), ticks
+	want := make([]int64, len(s.clients))
+	for i, c := range s.clients {
+		want[i] = account.Expected(s.window, &c.filter)
+	}
+	if err := s.waitClients(ctx, want, deadline); err != nil {
+		return err
+	}
 	s.stagesTo = scrapeStages(ctx, s.t)
 	s.sampleTo = s.sm.index()
-	return ctx.Err()
+	return nil
+}
+
+// waitClients waits until no resumer is away and every subscribed client
+// received at least want events but those lagged notices said were
+// dropped, then a second more for anything arriving twice. It gives up when
+// arrivals stall or at the deadline, with a note.
+func (s *session) waitClients(ctx context.Context, want []int64, deadline time.Time) error {
+	last, lastChange := s.cr.received.Load(), time.Now()
+	for {
+		s.cr.mu.Lock()
+		done := s.cr.awayNow == 0
+		s.cr.mu.Unlock()
+		for i, c := range s.clients {
+			if !done {
+				break
+			}
+			got, lagged := c.progress()
+			done = !c.subscribed || got+lagged >= want[i]
+		}
+		if done {
+			return sleep(ctx, time.Second)
+		}
+		if got := s.cr.received.Load(); got != last {
+			last, lastChange = got, time.Now()
+		}
+		switch {
+		case time.Since(lastChange) >= stall:
+			s.res.Notes = append(s.res.Notes, fmt.Sprintf("arrivals stopped for %s with events still "+
+				"missing; the run did not wait longer", stall))
+			return nil
+		case time.Now().After(deadline):
+			s.res.Notes = append(s.res.Notes, fmt.Sprintf("the tail of %s ran out with events still "+
+				"missing: the pipeline had not delivered everything by then", s.cfg.tail))
+			return nil
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 // send runs one ingest process with feed f for d, printing progress when
@@ -238,35 +316,25 @@ func (s *session) send(ctx context.Context, f feed, d time.Duration, progress bo
 	return nil
 }
 
-// settle waits until the scorers have committed every tick below to, no
-// resumer is away, and no client received anything for a second, or until
-// limit. With final set, resumers stop leaving first. It returns how long
-// it waited and whether it ran out of time.
-func (s *session) settle(ctx context.Context, to expect.Offsets, final bool, limit time.Duration) (time.Duration, bool) {
+// settle waits until the scorers have committed every tick below to and no
+// client received anything for a second, or until limit. It reports
+// whether it ran out of time.
+func (s *session) settle(ctx context.Context, to expect.Offsets, limit time.Duration) bool {
 	const quiet = time.Second
 	start := time.Now()
-	away := 0
-	if final {
-		away = s.cr.settle()
-	}
 	last, lastChange := s.cr.received.Load(), time.Now()
 	for time.Since(start) < limit {
 		if sleep(ctx, 100*time.Millisecond) != nil {
-			return time.Since(start), true
+			return true
 		}
 		if got := s.cr.received.Load(); got != last {
 			last, lastChange = got, time.Now()
 		}
-		if final {
-			s.cr.mu.Lock()
-			away = s.cr.awayNow
-			s.cr.mu.Unlock()
-		}
-		if away == 0 && time.Since(lastChange) >= quiet && s.caughtUp(ctx, to) {
-			return time.Since(start), false
+		if time.Since(lastChange) >= quiet && s.caughtUp(ctx, to) {
+			return false
 		}
 	}
-	return time.Since(start), true
+	return true
 }
 
 // caughtUp reports whether the scorers' group committed every offset of to.
@@ -294,14 +362,10 @@ func (s *session) offsets(ctx context.Context) (expect.Offsets, error) {
 	return end, err
 }
 
-// account reads the ticks back, works out every client's events and
-// compares.
+// account compares what every client received with what it had to.
 func (s *session) account(ctx context.Context) error {
-	events, series, err := s.replay(ctx)
-	if err != nil {
-		return err
-	}
-	w := account.NewWindow(s.from, events)
+	w := s.window
+	var err error
 	if s.t.rdb != nil {
 		if s.res.Streams, err = checkStreams(ctx, s.t.rdb, s.t.shards, w); err != nil {
 			s.res.Notes = append(s.res.Notes, err.Error())
@@ -333,7 +397,7 @@ func (s *session) account(ctx context.Context) error {
 	s.res.Ticks.Events = w.Len()
 	s.res.Ticks.Undecodable = s.undecodable
 	lat := account.Latencies(w, accts)
-	s.fill(lat, series)
+	s.fill(lat, s.ticks)
 	return nil
 }
 

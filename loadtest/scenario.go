@@ -27,6 +27,9 @@ type market struct {
 	events      int
 }
 
+// mix is the filter mix of the clients.
+var mix = watch.Notable
+
 // sampleMarket scores 10 s of the synthetic market with ingest's settings
 // at rate, but at least 20,000 ticks and at most 100,000.
 func sampleMarket(seed int64, underlyings int, rate float64) (*market, error) {
@@ -39,8 +42,8 @@ func sampleMarket(seed int64, underlyings int, rate float64) (*market, error) {
 	if err != nil {
 		return nil, err
 	}
-	filters := make([]watch.Filter, len(watch.Mix))
-	for j, p := range watch.Mix {
+	filters := make([]watch.Filter, len(mix))
+	for j, p := range mix {
 		filters[j] = p.Make(nil)
 	}
 	count := map[string]int{}
@@ -110,9 +113,9 @@ func planClients(cfg config, m *market) ([]*plan, error) {
 		for j, u := range list {
 			symbols[j] = m.underlyings[u]
 		}
-		prof := watch.ProfileOf(i)
+		prof := watch.ProfileOf(mix, i)
 		plans[i] = &plan{n: i, class: classOf(i, cfg), profile: prof, watch: list,
-			filter: watch.Mix[prof].Make(symbols)}
+			filter: mix[prof].Make(symbols)}
 	}
 	return plans, nil
 }

@@ -152,7 +152,7 @@ func newClients(cfg config, p *pool) []*client {
 		for j, u := range list {
 			symbols[j] = p.underlyings[u]
 		}
-		prof := watch.ProfileOf(i)
+		prof := watch.ProfileOf(watch.Mix, i)
 		clients[i] = &client{n: i, profile: prof, watch: list, filter: watch.Mix[prof].Make(symbols),
 			last: make([]int64, cfg.shards)}
 	}

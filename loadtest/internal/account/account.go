@@ -183,6 +183,19 @@ func Account(w *Window, c *Client) Outcome {
 	return o
 }
 
+// Expected returns how many events of w the filter f wants.
+func Expected(w *Window, f *watch.Filter) int64 {
+	var n int64
+	for _, sym := range f.Symbols {
+		for _, i := range w.byUnd[sym] {
+			if f.Passes(&w.events[i].Attrs) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // Totals sums outcomes.
 type Totals struct {
 	Clients         int   `json:"clients"`

@@ -102,7 +102,7 @@ table{border-collapse:collapse;margin:.5em 0} td,th{padding:.25em .8em;text-alig
 th{background:#f6f6f6} td:first-child,th:first-child{text-align:left}
 .verdict{font-size:1.3em;font-weight:bold;padding:.4em .8em;display:inline-block;border-radius:4px}
 .PASSED{background:#dff0d8;color:#2b542c} .FAILED{background:#f2dede;color:#a94442}
-.met{color:#2b542c} .MISSED{color:#a94442;font-weight:bold} .muted{color:#777} svg{max-width:100%;height:auto}
+table.kv td{text-align:left} .met{color:#2b542c} .MISSED{color:#a94442;font-weight:bold} .muted{color:#777} svg{max-width:100%;height:auto}
 </style></head><body>
 {{$r := .R}}
 <h1>liveflow load test</h1>
@@ -122,7 +122,7 @@ th{background:#f6f6f6} td:first-child,th:first-child{text-align:left}
 {{range $r.Notes}}<p><b>Note:</b> {{.}}</p>{{end}}
 
 <h2>Scenario</h2>
-<table>
+<table class="kv">
 <tr><td>profile</td><td>{{.Profile}}</td></tr>
 <tr><td>target</td><td>{{$r.Target}}</td></tr>
 <tr><td>machine</td><td>{{$r.Machine.CPUs}} CPUs ({{$r.Machine.Model}}), {{printf "%.0f" $r.Machine.MemoryGiB}} GiB, Linux {{$r.Machine.Kernel}}, {{$r.Machine.Go}}; load average {{printf "%.2f" $r.Machine.LoadBefore}} before, {{printf "%.2f" $r.Machine.LoadAfter}} after</td></tr>

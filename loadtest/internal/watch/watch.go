@@ -84,10 +84,10 @@ type Profile struct {
 	Make  func(symbols []string) Filter
 }
 
-// Mix is the filter mix of the standard scenarios: what a flow page's users
-// typically ask for. Most watch everything of their names; the rest narrow
-// it by size, by the aggregate kinds, by score, or to short-dated bullish
-// calls.
+// Mix is the filter mix of edgebench's standard scenario: what a flow
+// page's users typically ask for. Most watch everything of their names; the
+// rest narrow it by size, by the aggregate kinds, by score, or to
+// short-dated bullish calls.
 var Mix = []Profile{
 	{0.40, func(s []string) Filter { return Filter{Symbols: s} }},
 	{0.20, func(s []string) Filter { return Filter{Symbols: s, MinPremium: 10_000} }},
@@ -101,19 +101,39 @@ var Mix = []Profile{
 	}},
 }
 
-// ProfileOf returns the Mix entry of client i: the fractional parts of i
-// times the golden ratio spread evenly over [0, 1), so the profiles come
+// Notable is the filter mix of the load tester's standard scenario:
+// traders whose screens show notable flow of their names, not every print.
+// On the synthetic market each profile passes some 2 to 5% of the events
+// (and every cancel), so 20-name watchlists of busy names draw some 25
+// events a second per client at 10,000 ticks a second.
+var Notable = []Profile{
+	{0.30, func(s []string) Filter { return Filter{Symbols: s, MinPremium: 25_000} }},
+	{0.25, func(s []string) Filter {
+		return Filter{Symbols: s, Kinds: []string{"sweep", "block", "split", "repeated", "spread"},
+			MinPremium: 25_000}
+	}},
+	{0.20, func(s []string) Filter { return Filter{Symbols: s, MinScore: 60} }},
+	{0.15, func(s []string) Filter { return Filter{Symbols: s, Flags: []string{"unusual"}} }},
+	{0.10, func(s []string) Filter {
+		dte := int32(30)
+		return Filter{Symbols: s, Kinds: []string{"sweep"}, Rights: []string{"C"},
+			Sentiments: []string{"bullish"}, DTEMax: &dte}
+	}},
+}
+
+// ProfileOf returns the entry of mix for client i: the fractional parts of
+// i times the golden ratio spread evenly over [0, 1), so the profiles come
 // interleaved in the order clients connect and in the mix's proportions.
-func ProfileOf(i int) int {
+func ProfileOf(mix []Profile, i int) int {
 	at := math.Mod(float64(i)*0.6180339887498949, 1)
 	acc := 0.0
-	for j, p := range Mix {
+	for j, p := range mix {
 		acc += p.Share
 		if at < acc {
 			return j
 		}
 	}
-	return len(Mix) - 1
+	return len(mix) - 1
 }
 
 // Watchlist draws k distinct names out of len(counts), each with a weight of

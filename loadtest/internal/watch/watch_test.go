@@ -54,33 +54,39 @@ func TestFilterWants(t *testing.T) {
 }
 
 func TestMixSharesAndProfiles(t *testing.T) {
-	if len(Mix) > 8 {
-		t.Fatalf("%d profiles; account keeps one bit each in a uint8", len(Mix))
-	}
-	sum := 0.0
-	for _, p := range Mix {
-		sum += p.Share
-	}
-	if math.Abs(sum-1) > 1e-9 {
-		t.Errorf("shares of the mix add up to %v, want 1", sum)
-	}
-	const n = 10_000
-	count := make([]int, len(Mix))
-	for i := range n {
-		count[ProfileOf(i)]++
-	}
-	for j, p := range Mix {
-		if got := float64(count[j]) / n; math.Abs(got-p.Share) > 0.002 {
-			t.Errorf("profile %d: %.4f of clients, want %.2f", j, got, p.Share)
+	for name, mix := range map[string][]Profile{"Mix": Mix, "Notable": Notable} {
+		if len(mix) > 8 {
+			t.Fatalf("%s: %d profiles; callers keep one bit each in a uint8", name, len(mix))
 		}
-	}
-	// The first clients to connect already carry every profile.
-	seen := map[int]bool{}
-	for i := range 50 {
-		seen[ProfileOf(i)] = true
-	}
-	if len(seen) != len(Mix) {
-		t.Errorf("the first 50 clients have %d of the %d profiles", len(seen), len(Mix))
+		sum := 0.0
+		for _, p := range mix {
+			sum += p.Share
+			f := p.Make([]string{"AAPL"})
+			if len(f.Symbols) != 1 {
+				t.Errorf("%s: a profile's filter does not keep its symbols", name)
+			}
+		}
+		if math.Abs(sum-1) > 1e-9 {
+			t.Errorf("%s: shares add up to %v, want 1", name, sum)
+		}
+		const n = 10_000
+		count := make([]int, len(mix))
+		for i := range n {
+			count[ProfileOf(mix, i)]++
+		}
+		for j, p := range mix {
+			if got := float64(count[j]) / n; math.Abs(got-p.Share) > 0.002 {
+				t.Errorf("%s: profile %d: %.4f of clients, want %.2f", name, j, got, p.Share)
+			}
+		}
+		// The first clients to connect already carry every profile.
+		seen := map[int]bool{}
+		for i := range 50 {
+			seen[ProfileOf(mix, i)] = true
+		}
+		if len(seen) != len(mix) {
+			t.Errorf("%s: the first 50 clients have %d of the %d profiles", name, len(seen), len(mix))
+		}
 	}
 }
 
