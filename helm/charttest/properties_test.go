@@ -263,9 +263,14 @@ func (c *checker) edgeTermination(d *appsv1.Deployment, ctr corev1.Container) {
 			pause = time.Duration(ctr.Lifecycle.PreStop.Sleep.Seconds) * time.Second
 		}
 	}
-	tgp := d.Spec.Template.Spec.TerminationGracePeriodSeconds
-	if tgp == nil || time.Duration(*tgp)*time.Second <= pause+grace {
-		t.Errorf("edge terminationGracePeriodSeconds %v must exceed the preStop pause %s plus -shutdown-grace %s", tgp, pause, grace)
+	var tgp time.Duration // Kubernetes' default is 30s
+	if p := d.Spec.Template.Spec.TerminationGracePeriodSeconds; p != nil {
+		tgp = time.Duration(*p) * time.Second
+	} else {
+		tgp = 30 * time.Second
+	}
+	if tgp <= pause+grace {
+		t.Errorf("edge terminationGracePeriodSeconds %s must exceed the preStop pause %s plus -shutdown-grace %s", tgp, pause, grace)
 	}
 }
 
