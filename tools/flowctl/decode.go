@@ -23,6 +23,10 @@ type decoded struct {
 // decoder recognises the records of liveflow's topics: single-object
 // records by the schema fingerprint, registry-framed ones by asking the
 // registry which schema an id names. It is not safe for concurrent use.
+//
+// TODO: records written with an earlier released version of a schema
+// (schemas/history) are refused as of an unknown schema; resolving them
+// against the current one needs a second released version to test with.
 type decoder struct {
 	flow *flow.Codec
 	tick *tick.Codec
