@@ -167,13 +167,55 @@ func parseFrom(s string, now time.Time) (start, error) {
 // positions resolves -from to a start offset per partition, and returns the
 // end offset of each partition as the run starts.
 func (f *tailFlags) positions(ctx context.Context, adm *kadm.Client) (starts, ends map[int32]int64, err error) {
+	parts, err := f.partitions(ctx, adm)
+	if err != nil {
+		return nil, nil, err
+	}
+	first, err := listed(adm.ListStartOffsets(ctx, f.topic))
+	if err != nil {
+		return nil, nil, fmt.Errorf("start offsets of %q: %w", f.topic, err)
+	}
+	last, err := listed(adm.ListEndOffsets(ctx, f.topic))
+	if err != nil {
+		return nil, nil, fmt.Errorf("end offsets of %q: %w", f.topic, err)
+	}
+	from, _ := parseFrom(f.from, time.Now())
+	var after kadm.ListedOffsets
+	if !from.at.IsZero() {
+		if after, err = listed(adm.ListOffsetsAfterMilli(ctx, from.at.UnixMilli(), f.topic)); err != nil {
+			return nil, nil, fmt.Errorf("offsets of %q after %s: %w", f.topic, from.at.Format(time.RFC3339), err)
+		}
+	}
+	starts, ends = map[int32]int64{}, map[int32]int64{}
+	for _, p := range parts {
+		lo, _ := first.Lookup(f.topic, p)
+		hi, _ := last.Lookup(f.topic, p)
+		at := hi.Offset
+		switch {
+		case from.begin:
+			at = lo.Offset
+		case from.isOffset:
+			at = min(max(from.offset, lo.Offset), hi.Offset)
+		case !from.at.IsZero():
+			if o, ok := after.Lookup(f.topic, p); ok && o.Offset >= 0 {
+				at = o.Offset
+			}
+		}
+		starts[p], ends[p] = at, hi.Offset
+	}
+	return starts, ends, nil
+}
+
+// partitions returns the partitions to read: all of the topic's, or the
+// one of -partition.
+func (f *tailFlags) partitions(ctx context.Context, adm *kadm.Client) ([]int32, error) {
 	details, err := adm.ListTopics(ctx, f.topic)
 	if err != nil {
-		return nil, nil, fmt.Errorf("describe %q: %w", f.topic, err)
+		return nil, fmt.Errorf("describe %q: %w", f.topic, err)
 	}
 	d, ok := details[f.topic]
 	if !ok || d.Err != nil {
-		return nil, nil, fmt.Errorf("topic %q does not exist (flowctl topics describe lists liveflow's topics)", f.topic)
+		return nil, fmt.Errorf("topic %q does not exist (flowctl topics describe lists liveflow's topics)", f.topic)
 	}
 	var parts []int32
 	for p := range d.Partitions {
@@ -182,49 +224,15 @@ func (f *tailFlags) positions(ctx context.Context, adm *kadm.Client) (starts, en
 		}
 	}
 	if len(parts) == 0 {
-		return nil, nil, usagef("-partition %d: topic %q has partitions 0 to %d", f.partition, f.topic, len(d.Partitions)-1)
+		return nil, usagef("-partition %d: topic %q has partitions 0 to %d", f.partition, f.topic, len(d.Partitions)-1)
 	}
-	from, _ := parseFrom(f.from, time.Now())
-	startOffsets, err := adm.ListStartOffsets(ctx, f.topic)
-	if err == nil {
-		err = startOffsets.Error()
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("start offsets of %q: %w", f.topic, err)
-	}
-	endOffsets, err := adm.ListEndOffsets(ctx, f.topic)
-	if err == nil {
-		err = endOffsets.Error()
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("end offsets of %q: %w", f.topic, err)
-	}
-	var after kadm.ListedOffsets
-	if !from.at.IsZero() {
-		if after, err = adm.ListOffsetsAfterMilli(ctx, from.at.UnixMilli(), f.topic); err == nil {
-			err = after.Error()
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("offsets of %q after %s: %w", f.topic, from.at.Format(time.RFC3339), err)
-		}
-	}
+	return parts, nil
+}
 
-	starts, ends = map[int32]int64{}, map[int32]int64{}
-	for _, p := range parts {
-		first, _ := startOffsets.Lookup(f.topic, p)
-		last, _ := endOffsets.Lookup(f.topic, p)
-		at := last.Offset
-		switch {
-		case from.begin:
-			at = first.Offset
-		case from.isOffset:
-			at = min(max(from.offset, first.Offset), last.Offset)
-		case !from.at.IsZero():
-			if o, ok := after.Lookup(f.topic, p); ok && o.Offset >= 0 {
-				at = o.Offset
-			}
-		}
-		starts[p], ends[p] = at, last.Offset
+// listed passes on a listing of offsets, failing on its first error.
+func listed(o kadm.ListedOffsets, err error) (kadm.ListedOffsets, error) {
+	if err == nil {
+		err = o.Error()
 	}
-	return starts, ends, nil
+	return o, err
 }
