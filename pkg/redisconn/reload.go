@@ -3,6 +3,7 @@ package redisconn
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -20,7 +21,15 @@ type reloadOnFailure struct {
 	cc *redis.ClusterClient
 }
 
-func (h reloadOnFailure) DialHook(next redis.DialHook) redis.DialHook { return next }
+// DialHook covers what no command reports, such as a Pub/Sub subscription
+// failing to reconnect to a dead node.
+func (h reloadOnFailure) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := next(ctx, network, addr)
+		h.check(err)
+		return conn, err
+	}
+}
 
 func (h reloadOnFailure) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
