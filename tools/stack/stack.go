@@ -30,6 +30,9 @@ type Config struct {
 	KafkaBrokers string // external brokers; "" starts kfake
 	KafkaPort    int    // kfake's port; 0 picks a free one
 	RedisAddr    string // external Redis; "" starts redis-server
+	// RedisCluster, when set and RedisAddr is empty, starts a private Redis
+	// Cluster instead of a single redis-server; services get its seeds.
+	RedisCluster *localredis.ClusterOptions
 	TicksTopic   string // "" means options.ticks
 	Partitions   int32  // of the ticks topic when the stack creates it; 0 means 12
 	// Retention of the ticks topic the stack creates, so a long local run
@@ -41,8 +44,11 @@ type Config struct {
 // Stack is the running infrastructure and the services started on it.
 type Stack struct {
 	Brokers string // Kafka seed brokers, comma-separated
-	Redis   string // Redis host:port
+	Redis   string // Redis host:port, or a cluster's comma-separated seeds
 	Topic   string
+	// Cluster is the private Redis Cluster the stack started, if any, for
+	// tests to fail its nodes over.
+	Cluster *localredis.Cluster
 
 	cfg   Config
 	kfake *kfake.Cluster
@@ -73,6 +79,14 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		if err := s.startKfake(); err != nil {
 			return nil, err
 		}
+	}
+	if s.Redis == "" && cfg.RedisCluster != nil {
+		c, err := localredis.StartCluster(ctx, *cfg.RedisCluster)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.Cluster, s.Redis = c, c.Seeds()
 	}
 	if s.Redis == "" {
 		r, err := localredis.Start(ctx, localredis.Options{})
@@ -173,6 +187,9 @@ func (s *Stack) Close() error {
 	}
 	if s.redis != nil {
 		s.redis.Stop()
+	}
+	if s.Cluster != nil {
+		s.Cluster.Stop()
 	}
 	if s.kfake != nil {
 		s.kfake.Close()
