@@ -63,8 +63,14 @@ type result struct {
 // brokers (when not empty) and nothing else in the environment.
 func flowctl(t *testing.T, brokers string, args ...string) result {
 	t.Helper()
+	return flowctlTTY(t, false, brokers, args...)
+}
+
+// flowctlTTY is flowctl with stderr taken for a terminal or not.
+func flowctlTTY(t *testing.T, tty bool, brokers string, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
-	e := env{stdout: &out, stderr: &errb, getenv: func(k string) string {
+	e := env{stdout: &out, stderr: &errb, tty: tty, getenv: func(k string) string {
 		if k == "LIVEFLOW_KAFKA_BROKERS" {
 			return brokers
 		}
@@ -159,6 +165,16 @@ func TestReplayProducesTheTapeAndTailReadsItBack(t *testing.T) {
 	}
 	if fmt.Sprint(have) != fmt.Sprint(want) {
 		t.Errorf("ticks read back differ from the tape\n got %v\nwant %v", have, want)
+	}
+
+	// On a terminal, replay and tail -until-end draw progress bars.
+	r = flowctlTTY(t, true, c.brokers, "replay", "-topic", "ticks", "-speed", "0", testTape).must(t, 0)
+	if !strings.Contains(r.stderr, "replaying "+testTape) || !strings.Contains(r.stderr, " \rflowctl replay: tape: line 13") {
+		t.Errorf("replay drew no progress bar on a terminal:\n%q", r.stderr)
+	}
+	r = flowctlTTY(t, true, c.brokers, "tail", "-topic", "ticks", "-from", "start", "-until-end").must(t, 0)
+	if !strings.Contains(r.stderr, "reading ticks") || strings.Contains(r.stdout, "reading") {
+		t.Errorf("tail's progress bar is not on stderr alone:\n%q", r.stderr)
 	}
 
 	// Filters: one underlying, one type.

@@ -64,9 +64,7 @@ func runReplay(ctx context.Context, e env, args []string) error {
 
 	r := &replayer{e: e, f: f, cl: cl, codec: codec, now: time.Now}
 	if e.tty {
-		r.bar = progressbar.NewOptions64(lines, progressbar.OptionSetWriter(e.stderr),
-			progressbar.OptionSetDescription("replaying "+f.tape), progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(), progressbar.OptionClearOnFinish())
+		r.bar = newBar(e, lines, "replaying "+f.tape, progressbar.OptionShowIts())
 	}
 	return r.run(ctx)
 }
@@ -144,7 +142,7 @@ func (r *replayer) run(ctx context.Context) error {
 		var le *tape.LineError
 		if errors.As(err, &le) {
 			rejected++
-			fmt.Fprintf(r.e.stderr, "flowctl replay: %v (skipped)\n", le)
+			r.warnf("%v (skipped)", le)
 			continue
 		}
 		if err != nil {
@@ -163,7 +161,7 @@ func (r *replayer) run(ctx context.Context) error {
 		b, err := r.codec.Encode(&t)
 		if err != nil {
 			rejected++
-			fmt.Fprintf(r.e.stderr, "flowctl replay: tick at %s: %v (skipped)\n", stamp(t.TS), err)
+			r.warnf("tick at %s: %v (skipped)", stamp(t.TS), err)
 			continue
 		}
 		r.cl.Produce(ctx, &kgo.Record{Key: []byte(t.Underlying), Value: b}, r.produced)
@@ -187,6 +185,15 @@ func (r *replayer) run(ctx context.Context) error {
 		return fmt.Errorf("%d ticks were not produced: %w", failed, firstErr)
 	}
 	return ctx.Err()
+}
+
+// warnf reports a skipped line on its own line, clearing the progress bar
+// first so the two do not share a line.
+func (r *replayer) warnf(format string, a ...any) {
+	if r.bar != nil {
+		_ = r.bar.Clear()
+	}
+	fmt.Fprintf(r.e.stderr, "flowctl replay: "+format+"\n", a...)
 }
 
 func (r *replayer) step() {

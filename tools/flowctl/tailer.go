@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -20,6 +21,7 @@ type tailer struct {
 	// end offsets still to reach.
 	starts, ends, need map[int32]int64
 	seen               *keySet
+	bar                *progressbar.ProgressBar // on a terminal with -until-end
 
 	printed, bad, dups int
 }
@@ -28,15 +30,12 @@ type tailer struct {
 var errDone = errors.New("done")
 
 func (t *tailer) run(ctx context.Context, cl *kgo.Client) error {
-	var bar *progressbar.ProgressBar
 	if t.f.untilEnd && t.e.tty {
 		var total int64
 		for p, end := range t.need {
 			total += end - t.starts[p]
 		}
-		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(t.e.stderr),
-			progressbar.OptionSetDescription("reading "+t.f.topic), progressbar.OptionShowCount(),
-			progressbar.OptionClearOnFinish())
+		t.bar = newBar(t.e, total, "reading "+t.f.topic)
 	}
 	for !t.f.untilEnd || len(t.need) > 0 {
 		fetches := cl.PollFetches(ctx)
@@ -56,8 +55,8 @@ func (t *tailer) run(ctx context.Context, cl *kgo.Client) error {
 			if err == nil {
 				err = t.record(ctx, r)
 			}
-			if bar != nil {
-				_ = bar.Add(1)
+			if t.bar != nil {
+				_ = t.bar.Add(1)
 			}
 		})
 		if errors.Is(err, errDone) {
@@ -67,8 +66,8 @@ func (t *tailer) run(ctx context.Context, cl *kgo.Client) error {
 			return err
 		}
 	}
-	if bar != nil {
-		_ = bar.Finish()
+	if t.bar != nil {
+		_ = t.bar.Finish()
 	}
 	if t.dups > 0 {
 		fmt.Fprintf(t.e.stderr, "flowctl tail: dropped %d repeated events (same key as one printed before)\n", t.dups)
@@ -89,6 +88,9 @@ func (t *tailer) record(ctx context.Context, r *kgo.Record) error {
 	d, err := t.dec.decode(ctx, r.Value)
 	if err != nil {
 		t.bad++
+		if t.bar != nil {
+			_ = t.bar.Clear()
+		}
 		fmt.Fprintf(t.e.stderr, "flowctl tail: %s partition %d offset %d: %v\n", r.Topic, r.Partition, r.Offset, err)
 		return nil
 	}
@@ -138,4 +140,14 @@ func (s *keySet) add(key string) bool {
 	}
 	s.keys[key] = struct{}{}
 	return true
+}
+
+// newBar returns a progress bar on stderr, drawn at most every 100 ms and
+// cleared when done, so it never mixes with the records on stdout.
+func newBar(e env, total int64, what string, opts ...progressbar.Option) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total, append([]progressbar.Option{
+		progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(), progressbar.OptionThrottle(100 * time.Millisecond),
+		progressbar.OptionSetRenderBlankState(true), progressbar.OptionClearOnFinish(),
+	}, opts...)...)
 }
