@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,9 @@ var services = []string{"ingest", "scorer", "edge"}
 var buildRoot string
 
 func TestMain(m *testing.M) {
+	// Helm logs each fail template it meets at the info level; the tests
+	// check the errors themselves.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	dir, err := os.MkdirTemp("", "charttest-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
