@@ -53,9 +53,16 @@ func (s *session) ramp(ctx context.Context) error {
 			Latency: report.PercentilesOf(h)}
 		st.Held = !ranOut && st.Latency.Count > 0 && st.Latency.P99 < r.LimitMs
 		r.Steps = append(r.Steps, st)
+		verdict := map[bool]string{true: "held", false: "NOT held"}[st.Held]
+		if st.Latency.Count == 0 && !ranOut {
+			verdict = "no events arrived: inconclusive, next step"
+		}
 		line(s.out, "ramp", "%s ticks/s asked, %s sent: p50 %.1f ms, p99 %.1f ms, max %.1f ms over %s events: %s",
 			commas(int64(rate)), commas(int64(st.Sent)), st.Latency.P50, st.Latency.P99, st.Latency.Max,
-			commas(st.Latency.Count), map[bool]string{true: "held", false: "NOT held"}[st.Held])
+			commas(st.Latency.Count), verdict)
+		if st.Latency.Count == 0 && !ranOut {
+			continue
+		}
 		if !st.Held {
 			break
 		}

@@ -286,10 +286,14 @@ func (s *session) send(ctx context.Context, f feed, d time.Duration, progress bo
 	if err != nil {
 		return err
 	}
-	s.sm.add(source{name: "ingest", pid: p.pid()})
-	s.t.metrics["ingest"] = "http://" + p.ops + "/metrics"
+	// A deployment may name its own ingest among its services.
+	name := "ingest"
+	if !s.t.embedded {
+		name = "loadtest-ingest"
+	}
+	s.sm.add(source{name: name, pid: p.pid()})
 	stop := func() {
-		s.sm.remove(ctx, "ingest")
+		s.sm.remove(ctx, name)
 		p.stop()
 	}
 	start := time.Now()
