@@ -3,9 +3,11 @@ package score
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/liveflow/liveflow/pkg/flow"
+	"github.com/liveflow/liveflow/pkg/occ"
 )
 
 // Snapshots let a new owner of a partition take over its state instead of
@@ -153,6 +155,9 @@ func (e *Engine) Restore(b []byte) error {
 	if s.Version != snapshotVersion {
 		return fmt.Errorf("score: restore %q: snapshot version %d, want %d", s.Name, s.Version, snapshotVersion)
 	}
+	if err := s.check(); err != nil {
+		return fmt.Errorf("score: restore %q: %w", s.Name, err)
+	}
 	e.drop(s.Name)
 	u := e.underlying(s.Name)
 	u.offset, u.day, u.spot = s.Offset, s.Day, s.Spot
@@ -180,6 +185,66 @@ func (e *Engine) Restore(b []byte) error {
 	for _, a := range s.Aggs {
 		u.aggs = append(u.aggs, emittedAgg{src: source(a.Src), kind: a.Kind, fills: fills(a.Fills),
 			bid: a.Bid, ask: a.Ask, flags: a.Flags})
+	}
+	return nil
+}
+
+// check refuses a snapshot the engine could not continue from: one whose
+// contracts are not of its underlying, or whose windows, aggregates or
+// prints hold no fill, a fill of a contract it does not hold, or an
+// impossible fill. A damaged or foreign record of the state topic must fail
+// here rather than crash the engine once a tick closes one of its windows.
+func (s *snapUnderlying) check() error {
+	if s.Name == "" {
+		return fmt.Errorf("no underlying")
+	}
+	held := make(map[string]bool, len(s.Contracts))
+	for _, sc := range s.Contracts {
+		c, err := occ.Parse(sc.Symbol)
+		if err != nil {
+			return err
+		}
+		if c.Root != s.Name || c.String() != sc.Symbol {
+			return fmt.Errorf("contract %q is not a canonical symbol of the underlying", sc.Symbol)
+		}
+		held[sc.Symbol] = true
+	}
+	fillsOK := func(what string, fs []snapFill, atLeast int) error {
+		if len(fs) < atLeast {
+			return fmt.Errorf("%s has %d fills", what, len(fs))
+		}
+		for _, f := range fs {
+			if !held[f.Symbol] || f.Size <= 0 || !(f.Price > 0) || math.IsInf(f.Price, 0) {
+				return fmt.Errorf("%s holds a fill of %q (size %d, price %v) the snapshot cannot hold",
+					what, f.Symbol, f.Size, f.Price)
+			}
+		}
+		return nil
+	}
+	for _, sc := range s.Contracts {
+		for _, p := range sc.Prints {
+			if err := fillsOK("a print", []snapFill{p.Fill}, 1); err != nil {
+				return err
+			}
+		}
+		if err := fillsOK("the hits", sc.HitFills, 0); err != nil {
+			return err
+		}
+		if sc.Sweep != nil {
+			if err := fillsOK("an order window", sc.Sweep.Fills, 1); err != nil {
+				return err
+			}
+		}
+	}
+	if s.Spread != nil {
+		if err := fillsOK("a spread window", s.Spread.Fills, 1); err != nil {
+			return err
+		}
+	}
+	for _, a := range s.Aggs {
+		if err := fillsOK("an aggregate", a.Fills, 1); err != nil {
+			return err
+		}
 	}
 	return nil
 }

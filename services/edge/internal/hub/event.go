@@ -59,6 +59,9 @@ func decode(shard int, entryID, underlying, stored string) (*Event, error) {
 	if underlying == "" {
 		return nil, fmt.Errorf("hub: entry %s has no underlying", entryID)
 	}
+	if !isEntryID(entryID) {
+		return nil, fmt.Errorf("hub: entry id %q is not <ms>-<seq>", entryID)
+	}
 	var a attributes
 	if len(stored) < 2 || stored[0] != '{' {
 		return nil, fmt.Errorf("hub: entry %s is not a JSON object", entryID)
@@ -73,7 +76,9 @@ func decode(shard int, entryID, underlying, stored string) (*Event, error) {
 	msg = append(msg, '-')
 	msg = append(msg, entryID...)
 	msg = append(msg, '"')
-	if len(stored) > 2 {
+	// The object's first member follows a comma; an empty one, however it
+	// is spaced, has none.
+	if strings.TrimLeft(stored[1:], " \t\r\n")[0] != '}' {
 		msg = append(msg, ',')
 	}
 	msg = append(msg, stored[1:]...)
@@ -82,6 +87,25 @@ func decode(shard int, entryID, underlying, stored string) (*Event, error) {
 		Right: a.Right, Premium: a.Premium, Score: a.Score, DTE: a.DTE, Flags: a.Flags,
 		TS: a.TS, IngestTS: a.IngestTS,
 	}, nil
+}
+
+// isEntryID reports whether id is a stream entry id, "<ms>-<seq>", which
+// can be spliced into JSON as it is.
+func isEntryID(id string) bool {
+	ms, seq, ok := strings.Cut(id, "-")
+	return ok && digits(ms) && digits(seq)
+}
+
+func digits(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // CompareIDs orders Redis stream entry ids "<ms>-<seq>". Entries of
