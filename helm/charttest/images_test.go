@@ -23,7 +23,7 @@ import (
 )
 
 // services are the services that have an image and a part in the chart.
-var services = []string{"ingest", "scorer", "edge"}
+var services = []string{"ingest", "scorer", "edge", "alerts"}
 
 // buildRoot holds the build contexts and binaries of one test run.
 var buildRoot string

@@ -75,9 +75,9 @@ func (c *checker) integer(svc, flag string) int {
 }
 
 // listenFlag is the flag of the address a service serves its health
-// endpoints on.
-func listenFlag(svc string) string {
-	if svc == "edge" {
+// endpoints on: its HTTP address when it has one, else its ops address.
+func (c *checker) listenFlag(svc string) string {
+	if _, ok := c.flags[svc]["http-addr"]; ok {
 		return "http-addr"
 	}
 	return "ops-addr"
@@ -129,6 +129,11 @@ func (c *checker) deployment(d *appsv1.Deployment) {
 		}
 	case "edge":
 		c.edgeTermination(d, ctr)
+	case "alerts":
+		grace := c.duration(svc, "shutdown-grace")
+		if p := pod.TerminationGracePeriodSeconds; p == nil || time.Duration(*p)*time.Second <= grace {
+			t.Errorf("Deployment %s: terminationGracePeriodSeconds must exceed -shutdown-grace %s", d.Name, grace)
+		}
 	}
 }
 
@@ -182,9 +187,9 @@ func (c *checker) resources(name string, ctr corev1.Container) {
 // readiness.
 func (c *checker) probes(name, svc string, ctr corev1.Container) {
 	t := c.t
-	listen, err := strconv.Atoi(addrPort(c.setting(svc, listenFlag(svc))))
+	listen, err := strconv.Atoi(addrPort(c.setting(svc, c.listenFlag(svc))))
 	if err != nil {
-		t.Fatalf("Deployment %s: -%s=%q has no port", name, listenFlag(svc), c.setting(svc, listenFlag(svc)))
+		t.Fatalf("Deployment %s: -%s=%q has no port", name, c.listenFlag(svc), c.setting(svc, c.listenFlag(svc)))
 	}
 	if containerPort(ctr, fmt.Sprint(listen)) == 0 {
 		t.Errorf("Deployment %s: %s listens on %d, which is no container port", name, svc, listen)

@@ -108,6 +108,56 @@ redis-addr: {{ toYaml .Values.redis.addrSecret | nindent 2 }}
 {{- end }}
 {{- end }}
 
+{{/*
+Where a service (edge, alerts) finds each credential file it reads, by
+flag: .svc's auth values name a Secret and key per file.
+*/}}
+{{- define "liveflow.authFiles" -}}
+{{- $a := (index .root.Values .svc).auth }}
+{{- range $flag, $src := dict "jwt-hs256-secret-file" $a.hs256Secret "jwt-rs256-public-key-file" $a.rs256PublicKey "api-keys-file" $a.apiKeys }}
+{{- if $src.secretName }}
+{{ $flag }}:
+  volume: {{ $flag | trimSuffix "-file" }}
+  dir: /etc/liveflow/auth/{{ $flag | trimSuffix "-file" }}
+  secretName: {{ $src.secretName }}
+  key: {{ $src.key }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The credential settings of .svc: its auth files, issuer and audience. */}}
+{{- define "liveflow.authFlags" -}}
+{{- $a := (index .root.Values .svc).auth }}
+{{- range $flag, $file := include "liveflow.authFiles" . | fromYaml }}
+{{ $flag }}: {{ printf "%s/%s" $file.dir $file.key }}
+{{- end }}
+{{- with $a.issuer }}
+jwt-issuer: {{ . | quote }}
+{{- end }}
+{{- with $a.audience }}
+jwt-audience: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes (.part "volumes") or mounts (.part "mounts") of .svc's credential files. */}}
+{{- define "liveflow.authVolumes" -}}
+{{- range $flag, $file := include "liveflow.authFiles" . | fromYaml }}
+{{- if eq $.part "mounts" }}
+- name: {{ $file.volume }}
+  mountPath: {{ $file.dir }}
+  readOnly: true
+{{- else }}
+- name: {{ $file.volume }}
+  secret:
+    secretName: {{ $file.secretName }}
+    defaultMode: 0440
+    items:
+      - key: {{ $file.key }}
+        path: {{ $file.key }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Pod settings every service shares. */}}
 {{- define "liveflow.podCommon" -}}
 {{- $v := index .root.Values .svc -}}

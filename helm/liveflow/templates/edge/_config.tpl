@@ -1,17 +1,3 @@
-{{/* Where the edge finds each credential file it reads, by flag. */}}
-{{- define "liveflow.edge.authFiles" -}}
-{{- $a := .Values.edge.auth }}
-{{- range $flag, $src := dict "jwt-hs256-secret-file" $a.hs256Secret "jwt-rs256-public-key-file" $a.rs256PublicKey "api-keys-file" $a.apiKeys }}
-{{- if $src.secretName }}
-{{ $flag }}:
-  volume: {{ $flag | trimSuffix "-file" }}
-  dir: /etc/liveflow/auth/{{ $flag | trimSuffix "-file" }}
-  secretName: {{ $src.secretName }}
-  key: {{ $src.key }}
-{{- end }}
-{{- end }}
-{{- end }}
-
 {{/* ConfigMap data of the edges: every setting the chart gives them. */}}
 {{- define "liveflow.edge.config" -}}
 {{- $e := .Values.edge }}
@@ -31,15 +17,7 @@
 {{- with $e.allowedOrigins }}
 {{- $_ := set $f "allowed-origins" (join "," .) }}
 {{- end }}
-{{- with $e.auth.issuer }}
-{{- $_ := set $f "jwt-issuer" . }}
-{{- end }}
-{{- with $e.auth.audience }}
-{{- $_ := set $f "jwt-audience" . }}
-{{- end }}
-{{- range $flag, $file := include "liveflow.edge.authFiles" . | fromYaml }}
-{{- $_ := set $f $flag (printf "%s/%s" $file.dir $file.key) }}
-{{- end }}
+{{- $f = merge $f (include "liveflow.authFlags" (dict "root" . "svc" "edge") | fromYaml) }}
 {{- include "liveflow.configData" (dict "flags" (merge $f $e.config)) }}
 {{- end }}
 
