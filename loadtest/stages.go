@@ -79,13 +79,16 @@ var counterSeries = []struct{ service, metric string }{
 	{"edge", "liveflow_edge_redis_errors_total"},
 }
 
-// counters returns each counter's increase between two scrapes.
+// counters returns each counter's increase between two scrapes. A counter
+// with labels appears with its first label set, so one missing from a
+// service's first scrape counts from 0.
 func counters(from, to stageScrape) map[string]float64 {
 	out := map[string]float64{}
 	for _, c := range counterSeries {
-		a, ok1 := from[c.service].Sum(c.metric)
-		b, ok2 := to[c.service].Sum(c.metric)
-		if ok1 && ok2 {
+		first, scraped := from[c.service]
+		a, _ := first.Sum(c.metric)
+		b, ok := to[c.service].Sum(c.metric)
+		if scraped && ok {
 			out[c.metric] = b - a
 		}
 	}
