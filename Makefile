@@ -66,6 +66,30 @@ test-kafka:
 		echo "== go test tools/e2e against Apache Kafka at $$brokers"; \
 		cd tools && LIVEFLOW_KAFKA_BROKERS=$$brokers go test -race -count=1 ./e2e/
 
+## test-faults: the fault-injection suite (tools/faults): ingest, a scorer,
+## an edge, redis-server and Kafka are killed with SIGKILL and started again,
+## in a seeded random order at random moments, while WebSocket clients
+## follow a tape across edges; it fails unless every client got exactly the
+## events the ticks in Kafka produce, none lost, none twice. On a kafkafake
+## process, and with CI=true (or FAULTS_REAL_KAFKA=1) again on a real Kafka
+## 4.4 broker. The seed is printed; FAULTS_SEED=N replays a run and
+## FAULTS_FLAGS adds flags (see go run ./tools/faults -h).
+.PHONY: test-faults
+FAULTS_KAFKA_DIR := $(CURDIR)/.cache/kafka-faults
+test-faults: deps build
+	@cd tools && go build -o $(BIN)/kafkafake ./kafkafake && go build -o $(BIN)/faults ./faults
+	@echo "== fault suite on kfake"
+	@$(BIN)/faults -bin $(BIN) -seed $(or $(FAULTS_SEED),0) $(FAULTS_FLAGS)
+	@if [ "$$CI" = true ] || [ -n "$(FAULTS_REAL_KAFKA)" ]; then \
+		scripts/deps.sh toolchain; \
+		rm -rf $(FAULTS_KAFKA_DIR); mkdir -p $(FAULTS_KAFKA_DIR); \
+		set -e; trap '$(CURDIR)/scripts/kafka/broker.sh stop $(FAULTS_KAFKA_DIR)' EXIT; \
+		brokers=$$($(CURDIR)/scripts/kafka/broker.sh start $(FAULTS_KAFKA_DIR)); \
+		echo "== fault suite on Apache Kafka at $$brokers"; \
+		$(BIN)/faults -bin $(BIN) -seed $(or $(FAULTS_SEED),0) -kafka-brokers $$brokers \
+			-broker-dir $(FAULTS_KAFKA_DIR) -broker-script $(CURDIR)/scripts/kafka/broker.sh $(FAULTS_FLAGS); \
+	fi
+
 ## bench: the benchmarks of the pure packages, then the standard load
 ## scenario on the local stack (loadtest): ingest sends 10,000 ticks/s for
 ## 60 s, twice that for the first 10 s, to 2,000 WebSocket clients whose
