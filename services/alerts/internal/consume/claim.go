@@ -76,15 +76,16 @@ func (c *Consumer) claimShard(ctx, bg context.Context, shard int) bool {
 	key := stream.Key(shard)
 	cursor := "0-0"
 	for {
-		if !c.reserve(ctx, c.cfg.Batch) {
+		held := c.reserve(ctx, c.cfg.Batch)
+		if held == 0 {
 			return false
 		}
 		msgs, next, deleted, err := c.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
 			Stream: key, Group: c.cfg.Group, Consumer: c.cfg.Name,
-			MinIdle: c.cfg.ClaimIdle, Start: cursor, Count: int64(c.cfg.Batch),
+			MinIdle: c.cfg.ClaimIdle, Start: cursor, Count: int64(held),
 		}).Result()
 		if err != nil {
-			c.release(c.cfg.Batch)
+			c.release(held)
 			switch {
 			case ctx.Err() != nil:
 				return false
@@ -107,7 +108,7 @@ func (c *Consumer) claimShard(ctx, bg context.Context, shard int) bool {
 			c.log.Infow("took over idle entries", "stream", key, "entries", len(msgs))
 			used = c.process(bg, shard, msgs, c.deliveries(bg, shard, msgs))
 		}
-		c.release(c.cfg.Batch - used)
+		c.release(held - used)
 		if next == "0-0" || next == "" {
 			return true
 		}

@@ -378,3 +378,27 @@ func TestForgetsGoneConsumers(t *testing.T) {
 		return !names["gone"] && names["holding"] && names["a"]
 	})
 }
+
+// TestInFlightBound: with room for few entries in flight and readers on
+// every shard competing for it, reading pauses at the bound and resumes as
+// alerts finish, never stalling.
+func TestInFlightBound(t *testing.T) {
+	rdb := startRedis(t)
+	hooks := newReceiver(t)
+	addRule(t, rdb, "all", filter.Filter{Symbols: []string{"*"}}, deliver.Destination{Type: deliver.Webhook, URL: hooks.URL})
+	in := startInstance(t, rdb, "a", instanceConfig{consumer: Config{Batch: 2, MaxInFlight: 3}})
+	testkit.Eventually(t, 5*time.Second, "a joined the group", func() bool { return groupConsumers(t, rdb) == testShards })
+	hooks.hold()
+	want := map[string]bool{}
+	for i := range 40 {
+		want["all:"+add(t, rdb, event(i, []string{"SPY", "QQQ", "AAPL", "TSLA", "AMD"}[i%5], "trade", 1))] = true
+	}
+	testkit.Eventually(t, 5*time.Second, "the bound reached", func() bool { return in.c.inFlight() == 3 })
+	time.Sleep(200 * time.Millisecond)
+	if n := in.c.inFlight(); n != 3 {
+		t.Errorf("%d entries in flight, bound 3", n)
+	}
+	hooks.unhold()
+	testkit.Eventually(t, 20*time.Second, "every alert delivered", func() bool { return len(hooks.unique()) == len(want) })
+	checkDelivered(t, want, hooks.unique())
+}

@@ -218,18 +218,26 @@ func (c *Consumer) inFlight() int {
 	return len(c.inflight)
 }
 
-// reserve takes n tokens, waiting for them; false when ctx ended first,
-// after giving back what it took.
-func (c *Consumer) reserve(ctx context.Context, n int) bool {
-	for i := range n {
+// reserve waits for one token, then takes as many more as are free, up to
+// n, and returns how many it holds: 0 when ctx ended first. Never waiting
+// while holding tokens means readers cannot starve each other into a
+// deadlock when MaxInFlight is small.
+func (c *Consumer) reserve(ctx context.Context, n int) int {
+	select {
+	case <-c.tokens:
+	case <-ctx.Done():
+		return 0
+	}
+	got := 1
+	for got < n {
 		select {
 		case <-c.tokens:
-		case <-ctx.Done():
-			c.release(i)
-			return false
+			got++
+		default:
+			return got
 		}
 	}
-	return true
+	return got
 }
 
 func (c *Consumer) release(n int) {

@@ -27,15 +27,16 @@ func (c *Consumer) readShard(ctx, bg context.Context, shard int) {
 	}
 	from := "0" // own pending entries first
 	for ctx.Err() == nil {
-		if !c.reserve(ctx, c.cfg.Batch) {
+		held := c.reserve(ctx, c.cfg.Batch)
+		if held == 0 {
 			return
 		}
 		res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 			Group: c.cfg.Group, Consumer: c.cfg.Name, Streams: []string{key, from},
-			Count: int64(c.cfg.Batch), Block: c.cfg.Block,
+			Count: int64(held), Block: c.cfg.Block,
 		}).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			c.release(c.cfg.Batch)
+			c.release(held)
 			if ctx.Err() != nil {
 				return
 			}
@@ -57,19 +58,19 @@ func (c *Consumer) readShard(ctx, bg context.Context, shard int) {
 		if from == "0" {
 			if len(msgs) == 0 {
 				from = ">"
-				c.release(c.cfg.Batch)
+				c.release(held)
 				continue
 			}
 			// Handed out before: they may have been delivered in part.
 			counts := c.deliveries(bg, shard, msgs)
 			used := c.process(bg, shard, msgs, counts)
-			c.release(c.cfg.Batch - used)
+			c.release(held - used)
 			from = msgs[len(msgs)-1].ID
 			continue
 		}
 		c.m.Entries.WithLabelValues("read").Add(float64(len(msgs)))
 		used := c.process(bg, shard, msgs, nil)
-		c.release(c.cfg.Batch - used)
+		c.release(held - used)
 	}
 }
 
