@@ -60,3 +60,42 @@ func TestFollowerDeliversEachEventOnce(t *testing.T) {
 		t.Error("an event with a bad id was accepted")
 	}
 }
+
+// FuzzFollowerFrame feeds arbitrary server frames to what a Follower does
+// with them: decoding must fail or deliver events whose ids grow in each
+// shard, never panic.
+func FuzzFollowerFrame(f *testing.F) {
+	f.Add([]byte(`{"op":"events","events":[{"id":"1-5-0","kind":"trade"},{"id":"2-1-0"}]}`))
+	f.Add([]byte(`{"op":"subscribed","id":"follow","positions":["1-5-0","3-0-0"],"missed":[{"id":"1-6-0"}]}`))
+	f.Add([]byte(`{"op":"events","events":[{"id":"1-99999999999999999999-0"},{"id":5},null]}`))
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		last := map[int]entryID{}
+		fl, err := NewFollower(FollowConfig{URLs: []string{"ws://unused"}, Filter: map[string]any{"symbols": []string{"A"}},
+			OnEvents: func(evs []Event) {
+				for _, e := range evs {
+					shard, id, err := parseEventID(e.ID)
+					if err != nil || shard != e.Shard {
+						t.Fatalf("delivered %q as shard %d: %v", e.ID, e.Shard, err)
+					}
+					if prev, ok := last[shard]; ok && !id.after(prev) {
+						t.Fatalf("delivered %q after %v", e.ID, prev)
+					}
+					last[shard] = id
+				}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m Message
+		if json.Unmarshal(frame, &m) != nil {
+			return
+		}
+		switch m.Op {
+		case "subscribed":
+			_ = fl.subscribed("ws://unused", m, true)
+		default:
+			_ = fl.deliver(m.Events)
+		}
+		_ = fl.deliver(m.Events)
+	})
+}
