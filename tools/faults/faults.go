@@ -2,17 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os/exec"
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/liveflow/liveflow/tools/stack"
 )
 
-// A fault kills one component with SIGKILL, waits, and starts it again.
+// A fault ends one component, with SIGKILL as a crash would or with
+// SIGTERM as a deploy does, waits, and starts it again.
 type fault struct {
-	name string
-	// kill ends the component at once and says what it killed; restart
-	// brings it back.
+	name   string
+	signal string // how kill ends it: "kill -9" or "SIGTERM"
+	// kill ends the component and says what it ended; restart brings it
+	// back.
 	kill    func(e *env, rng *rand.Rand) (string, error)
 	restart func(ctx context.Context, e *env) error
 }
@@ -20,7 +26,7 @@ type fault struct {
 // faults are the components killed in turn, in an order the seed shuffles.
 var faults = []fault{
 	{
-		name: "ingest",
+		name: "ingest", signal: "kill -9",
 		kill: func(e *env, _ *rand.Rand) (string, error) {
 			e.mu.Lock()
 			p := e.ingest
@@ -31,34 +37,41 @@ var faults = []fault{
 		restart: func(_ context.Context, e *env) error { return e.startIngest() },
 	},
 	{
-		name: "scorer",
+		name: "scorer", signal: "kill -9",
 		kill: func(e *env, rng *rand.Rand) (string, error) {
-			e.mu.Lock()
-			i := rng.IntN(len(e.scorers))
-			p := e.scorers[i]
-			e.scorers = append(e.scorers[:i:i], e.scorers[i+1:]...)
-			e.scorerOps = append(e.scorerOps[:i:i], e.scorerOps[i+1:]...)
-			e.mu.Unlock()
-			p.Kill()
+			e.takeScorer(rng).Kill()
 			return "a scorer (the other takes its partitions over)", nil
 		},
 		restart: func(_ context.Context, e *env) error { return e.startScorer() },
 	},
 	{
-		name: "edge",
+		name: "scorer-stop", signal: "SIGTERM",
 		kill: func(e *env, rng *rand.Rand) (string, error) {
-			i := rng.IntN(len(e.edgeAddrs))
-			e.mu.Lock()
-			p := e.edges[i]
-			e.mu.Unlock()
+			return "a scorer (it finishes its batch, commits and leaves the group)",
+				ignoreSignalExit(e.takeScorer(rng).Stop(15 * time.Second))
+		},
+		restart: func(_ context.Context, e *env) error { return e.startScorer() },
+	},
+	{
+		name: "edge", signal: "kill -9",
+		kill: func(e *env, rng *rand.Rand) (string, error) {
+			i, p := e.takeEdge(rng)
 			p.Kill()
-			e.downEdge = i
 			return fmt.Sprintf("edge %d at %s (its clients resume on the other)", i, e.edgeAddrs[i]), nil
 		},
 		restart: func(ctx context.Context, e *env) error { return e.startEdge(ctx, e.downEdge) },
 	},
 	{
-		name: "redis",
+		name: "edge-stop", signal: "SIGTERM",
+		kill: func(e *env, rng *rand.Rand) (string, error) {
+			i, p := e.takeEdge(rng)
+			return fmt.Sprintf("edge %d at %s (it closes its clients with 1012; they resume on the other)",
+				i, e.edgeAddrs[i]), ignoreSignalExit(p.Stop(10*time.Second))
+		},
+		restart: func(ctx context.Context, e *env) error { return e.startEdge(ctx, e.downEdge) },
+	},
+	{
+		name: "redis", signal: "kill -9",
 		kill: func(e *env, _ *rand.Rand) (string, error) {
 			e.redis.Kill()
 			return "redis-server (append-only file on)", nil
@@ -66,7 +79,7 @@ var faults = []fault{
 		restart: func(ctx context.Context, e *env) error { return e.startRedis(ctx) },
 	},
 	{
-		name: "kafka",
+		name: "kafka", signal: "kill -9",
 		kill: func(e *env, _ *rand.Rand) (string, error) {
 			what := "the kafkafake process (kfake with its data on disk)"
 			if e.kafka == nil {
@@ -110,7 +123,7 @@ func inject(ctx context.Context, e *env, rng *rand.Rand, start time.Time, window
 		if err != nil {
 			return out, fmt.Errorf("faults: kill %s: %w", f.name, err)
 		}
-		log("t+%-6s kill -9 %s; back in %s", time.Since(start).Round(100*time.Millisecond), what,
+		log("t+%-6s %s %s; back in %s", time.Since(start).Round(100*time.Millisecond), f.signal, what,
 			down.Round(100*time.Millisecond))
 		if err := sleep(ctx, down); err != nil {
 			return out, err
@@ -119,7 +132,36 @@ func inject(ctx context.Context, e *env, rng *rand.Rand, start time.Time, window
 			return out, fmt.Errorf("faults: restart %s: %w", f.name, err)
 		}
 		log("t+%-6s %s is back", time.Since(start).Round(100*time.Millisecond), f.name)
-		out = append(out, injected{name: f.name, what: what, at: at, down: down})
+		out = append(out, injected{name: f.name, what: f.signal + " " + what, at: at, down: down})
 	}
 	return out, nil
+}
+
+// takeScorer picks one of the running scorers and forgets it.
+func (e *env) takeScorer(rng *rand.Rand) *stack.Process {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := rng.IntN(len(e.scorers))
+	p := e.scorers[i]
+	e.scorers = append(e.scorers[:i:i], e.scorers[i+1:]...)
+	e.scorerOps = append(e.scorerOps[:i:i], e.scorerOps[i+1:]...)
+	return p
+}
+
+// takeEdge picks an edge for a fault and remembers it to start it again.
+func (e *env) takeEdge(rng *rand.Rand) (int, *stack.Process) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.downEdge = rng.IntN(len(e.edgeAddrs))
+	return e.downEdge, e.edges[e.downEdge]
+}
+
+// ignoreSignalExit drops the error of a process that ended by the signal it
+// was sent, which is how a stopped service may end.
+func ignoreSignalExit(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && !ee.Exited() {
+		return nil
+	}
+	return err
 }
