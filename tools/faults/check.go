@@ -138,7 +138,7 @@ func check(ctx context.Context, e *env, tp *tapeFile, clients []*client, poison 
 	ok = checkStreams(ctx, e, x) && ok
 	ok = checkDeadLetters(ctx, e, x, poison) && ok
 	for _, f := range done {
-		say("fault: at t+%s killed %s; back after %s", f.at.Round(100*time.Millisecond), f.what,
+		say("fault at t+%s: %s; back after %s", f.at.Round(100*time.Millisecond), f.what,
 			f.down.Round(100*time.Millisecond))
 	}
 	return ok, nil
