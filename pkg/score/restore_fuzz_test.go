@@ -28,7 +28,7 @@ func FuzzRestore(f *testing.F) {
 		ticks := []tick.Tick{quote(1000, call, 2.0, 2.2), trade(1010, call, 2.2, 30, "CBOE"),
 			trade(1020, call, 2.1, 10, "PHLX", "CANC"), spot(5000, "AAPL", 199)}
 		for i := range ticks {
-			out, err := e.Apply(&ticks[i], Source{Offset: 1 << 40 + int64(i)}, 0, nil)
+			out, err := e.Apply(&ticks[i], Source{Offset: 1<<40 + int64(i)}, 0, nil)
 			if err != nil {
 				t.Fatalf("valid tick refused after a restore: %v", err)
 			}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"math/rand/v2"
+	"os/exec"
 	"slices"
 	"time"
 
@@ -66,7 +66,7 @@ var faults = []fault{
 		kill: func(e *env, rng *rand.Rand) (string, error) {
 			i, p := e.takeEdge(rng)
 			return fmt.Sprintf("edge %d at %s (it closes its clients with 1012; they resume on the other)",
-				i, e.edgeAddrs[i]), ignoreSignalExit(p.Stop(10*time.Second))
+				i, e.edgeAddrs[i]), ignoreSignalExit(p.Stop(10 * time.Second))
 		},
 		restart: func(ctx context.Context, e *env) error { return e.startEdge(ctx, e.downEdge) },
 	},
