@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 # The real Kafka broker of the integration suite keeps its state here.
 KAFKA_DIR := $(CURDIR)/.cache/kafka-broker
 
-.PHONY: run build test test-unit test-e2e test-kafka test-web web bench bench-pkg bench-load bench-ramp bench-edge lint fmt deps clean images
+.PHONY: run build test test-unit test-e2e test-kafka test-web web bench bench-pkg bench-load bench-ramp bench-edge bench-scale test-scale lint fmt deps clean images
 
 ## run: build and start the whole pipeline on kfake and a private redis-server;
 ## the live feed is on http://localhost:8080 (LIVEFLOW_HTTP_ADDR moves it).
@@ -34,8 +34,9 @@ deps:
 
 ## test: the web app's tests, unit tests of every module (the browser tests
 ## of the web app among them, in tools/webe2e), then the end-to-end suite
-## against kfake and against a real Apache Kafka 4.x broker.
-test: deps test-web test-unit test-kafka
+## against kfake and against a real Apache Kafka 4.x broker, then the
+## scale-out suite (test-scale).
+test: deps test-web test-unit test-kafka test-scale
 
 ## web: build the browser app (web/) into the folder the edge embeds; commit
 ## the result (make test checks that it is the build of the sources).
@@ -65,6 +66,20 @@ test-kafka:
 		brokers=$$($(CURDIR)/scripts/kafka/broker.sh start $(KAFKA_DIR)); \
 		echo "== go test tools/e2e against Apache Kafka at $$brokers"; \
 		cd tools && LIVEFLOW_KAFKA_BROKERS=$$brokers go test -race -count=1 ./e2e/
+
+## test-scale: the scale-out suite. The Redis suites of pkg (stream writer,
+## notifications, slot balance) and the edge hub run again, each test on a
+## private three-master Redis Cluster (LIVEFLOW_TEST_REDIS=cluster); then the
+## end-to-end scale tests (build tag scale): a cluster master failover and a
+## crash mid-stream, scorers joining and leaving the group, three edges
+## behind haproxy with one drained. Installs haproxy when missing.
+test-scale: deps
+	@scripts/deps.sh haproxy
+	@echo "== go test pkg and the edge hub on a Redis Cluster"
+	@(cd pkg && LIVEFLOW_TEST_REDIS=cluster go test -race -count=1 ./stream/ ./redisconn/ ./localredis/...) || exit 1
+	@(cd services/edge && LIVEFLOW_TEST_REDIS=cluster go test -race -count=1 ./internal/hub/) || exit 1
+	@echo "== go test tools/e2e scale-out suite"
+	@cd tools && go test -race -count=1 -tags scale -run '^TestScale' -timeout 20m ./e2e/
 
 ## test-faults: the fault-injection suite (tools/faults): ingest, a scorer,
 ## an edge, redis-server and Kafka are killed with SIGKILL and started again,
@@ -110,6 +125,26 @@ bench-load: deps build
 bench-ramp: deps build
 	@$(BIN)/loadtest -bin $(BIN) -profile ramp -out .cache/bench-ramp $(LOADTEST_FLAGS)
 
+## bench-scale: the load scenario of bench-load (LOADTEST_FLAGS adds flags)
+## against the scaled-out stack of tools/scalestack instead of one process of
+## each: 3 scorers, 3 edges behind haproxy, a Redis Cluster of 3 masters
+## with a replica each. Report in .cache/bench-scale/, stack log in
+## .cache/scalestack.log.
+bench-scale: deps build
+	@scripts/deps.sh haproxy
+	@cd tools && go build -o $(BIN)/scalestack ./scalestack
+	@mkdir -p .cache && rm -f .cache/scalestack.env
+	@$(BIN)/scalestack -bin $(BIN) -env .cache/scalestack.env >.cache/scalestack.log 2>&1 & pid=$$!; \
+		trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
+		until [ -s .cache/scalestack.env ]; do \
+			kill -0 $$pid 2>/dev/null || { echo "scalestack failed: see .cache/scalestack.log"; exit 1; }; \
+			sleep 0.2; \
+		done; \
+		. .cache/scalestack.env; \
+		$(BIN)/loadtest -bin $(BIN) -url $$LIVEFLOW_SCALE_URL -kafka-brokers $$LIVEFLOW_SCALE_BROKERS \
+			-ticks-topic $$LIVEFLOW_SCALE_TOPIC -metrics $$LIVEFLOW_SCALE_METRICS \
+			-out .cache/bench-scale $(LOADTEST_FLAGS)
+
 ## bench-edge: one edge process under 10,000 WebSocket clients with 20-symbol
 ## watchlists and filters: deliveries per edge CPU-second, latency from Redis
 ## to client, lost and starved clients. edgebench starts a private
@@ -146,6 +181,7 @@ lint:
 	@for m in $(MODULES); do \
 		(cd $$m && go vet ./... && $(BIN)/staticcheck ./...) || exit 1; \
 	done
+	@cd tools && go vet -tags scale ./e2e/ && $(BIN)/staticcheck -tags scale ./e2e/
 
 clean:
 	rm -rf $(BIN) .cache
