@@ -33,7 +33,7 @@ func buildServices(t *testing.T) string {
 // requires every client to get exactly what its filter wants.
 func TestRunOnTheLocalStack(t *testing.T) {
 	out := t.TempDir()
-	cfg, err := parse([]string{"-bin", buildServices(t), "-out", out, "-clients", "40", "-rate", "400",
+	cfg, err := parse([]string{"-bin", buildServices(t), "-out", out, "-clients", "40", "-rate", "800", "-underlyings", "25",
 		"-duration", "4s", "-burst-factor", "2", "-burst-duration", "1s", "-slow-share", "0.2",
 		"-slow-delay", "10ms", "-resume-share", "0.2", "-resume-every", "1s", "-resume-pause", "100ms",
 		"-tail", "30s"})
