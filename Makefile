@@ -34,9 +34,10 @@ deps:
 
 ## test: the web app's tests, unit tests of every module (the browser tests
 ## of the web app among them, in tools/webe2e), then the end-to-end suite
-## against kfake and against a real Apache Kafka 4.x broker, then the
-## scale-out suite (test-scale).
-test: deps test-web test-unit test-kafka test-scale
+## against kfake and against a real Apache Kafka 4.x broker. The scale-out
+## and fault suites are targets of their own (test-scale, test-faults),
+## which .ci/run runs after this.
+test: deps test-web test-unit test-kafka
 
 ## web: build the browser app (web/) into the folder the edge embeds; commit
 ## the result (make test checks that it is the build of the sources).
