@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -101,8 +100,8 @@ func run(ctx context.Context, binDir string) error {
 	if host, _, _ := net.SplitHostPort(httpAddr); host != "" {
 		page = "http://" + httpAddr
 	}
-	if err := waitReady(ctx, page+"/readyz", procs); err != nil {
-		return err
+	if err := stack.WaitReady(ctx, page+"/readyz", time.Minute, procs...); err != nil {
+		return fmt.Errorf("the edge is not ready: %w", err)
 	}
 	say("liveflow is running; press Ctrl-C to stop")
 	say("  live feed:   %s  (WebSocket: %s/ws)", page, strings.Replace(page, "http", "ws", 1))
@@ -134,33 +133,6 @@ func watch(ctx context.Context, procs []*stack.Process) error {
 	case p := <-exited:
 		return fmt.Errorf("%s exited unexpectedly (%v); see its log above", p.Name, p.Err())
 	}
-}
-
-// waitReady polls the edge's readiness endpoint for up to a minute.
-func waitReady(ctx context.Context, url string, procs []*stack.Process) error {
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		for _, p := range procs {
-			select {
-			case <-p.Done():
-				return fmt.Errorf("%s exited during start-up (%v); see its log above", p.Name, p.Err())
-			default:
-			}
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("the edge at %s was not ready within a minute", url)
 }
 
 // portOr returns port when it is free on loopback, else a free one.

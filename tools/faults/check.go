@@ -326,16 +326,3 @@ func (m metrics) sum(name string) float64 {
 	}
 	return total
 }
-
-// waitHTTP polls url until it answers 200.
-func waitHTTP(ctx context.Context, url string, within time.Duration) error {
-	c := http.Client{Timeout: time.Second}
-	return waitFor(ctx, within, url+" ready", func() bool {
-		resp, err := c.Get(url)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-}

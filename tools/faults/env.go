@@ -163,7 +163,7 @@ func (e *env) startEdge(ctx context.Context, i int) error {
 	e.mu.Lock()
 	e.edges[i] = p
 	e.mu.Unlock()
-	return waitHTTP(ctx, "http://"+e.edgeAddrs[i]+"/readyz", 30*time.Second)
+	return stack.WaitReady(ctx, "http://"+e.edgeAddrs[i]+"/readyz", 30*time.Second)
 }
 
 // startIngest starts ingest replaying the tape at its own pace.

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -98,15 +97,18 @@ func run(ctx context.Context, c config) error {
 
 	shards := "LIVEFLOW_SHARDS=" + strconv.Itoa(c.shards)
 	var metrics, ready []string
+	var procs []*stack.Process
 	for i := range c.scorers {
 		ops, err := stack.FreeAddr()
 		if err != nil {
 			return err
 		}
-		if _, err := s.Service(c.bin, "scorer", "LIVEFLOW_OPS_ADDR="+ops, shards,
-			"LIVEFLOW_STREAM_NOTIFY="+strconv.FormatBool(c.fanout == "pubsub")); err != nil {
+		p, err := s.Service(c.bin, "scorer", "LIVEFLOW_OPS_ADDR="+ops, shards,
+			"LIVEFLOW_STREAM_NOTIFY="+strconv.FormatBool(c.fanout == "pubsub"))
+		if err != nil {
 			return err
 		}
+		procs = append(procs, p)
 		metrics = append(metrics, fmt.Sprintf("scorer%d=http://%s/metrics", i, ops))
 		ready = append(ready, "http://"+ops+"/readyz")
 	}
@@ -116,16 +118,17 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.Service(c.bin, "edge", "LIVEFLOW_HTTP_ADDR="+addr, shards,
-			"LIVEFLOW_FANOUT="+c.fanout); err != nil {
+		p, err := s.Service(c.bin, "edge", "LIVEFLOW_HTTP_ADDR="+addr, shards, "LIVEFLOW_FANOUT="+c.fanout)
+		if err != nil {
 			return err
 		}
+		procs = append(procs, p)
 		edges = append(edges, addr)
 		metrics = append(metrics, fmt.Sprintf("edge%d=http://%s/metrics", i, addr))
 		ready = append(ready, "http://"+addr+"/readyz")
 	}
 	for _, u := range ready {
-		if err := waitReady(ctx, u, time.Minute); err != nil {
+		if err := stack.WaitReady(ctx, u, time.Minute, procs...); err != nil {
 			return err
 		}
 	}
@@ -153,25 +156,6 @@ func run(ctx context.Context, c config) error {
 	say("running; addresses in %s:\n%s", c.env, env)
 	<-ctx.Done()
 	return nil
-}
-
-// waitReady polls a /readyz URL until it answers 200.
-func waitReady(ctx context.Context, url string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s did not answer 200 within %s", url, within)
 }
 
 func say(format string, args ...any) {
