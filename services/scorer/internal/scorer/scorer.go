@@ -178,14 +178,18 @@ func (s *Scorer) Run(ctx context.Context) error {
 		if s.flow != nil {
 			s.flow.close()
 		}
+		// A poll that returned as ctx ended still blocks rebalances. The
+		// client holds commits back while the group joins and syncs, and a
+		// join in progress waits for that block, so the commit below would
+		// wait out its deadline, and Close, which leaves the group, forever.
+		// Revoking partitions commits what was marked, so letting a
+		// rebalance run first loses nothing.
+		s.cl.AllowRebalance()
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.cl.CommitMarkedOffsets(cctx); err != nil {
 			s.log.Warnw("final offset commit failed; ticks will be replayed", "err", err)
 		}
 		cancel()
-		// A poll that returned as ctx ended still blocks rebalances; leaving
-		// the group is one, so Close would wait for it forever.
-		s.cl.AllowRebalance()
 		s.cl.Close()
 	}()
 	var batch stream.Batch
