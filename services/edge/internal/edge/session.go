@@ -234,8 +234,8 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 	s.subs[req.ID] = sub
 	s.publish()
 	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
 	from, err := s.srv.hub.Add(actx, s, sub.symbols)
+	cancel()
 	if err != nil {
 		delete(s.subs, req.ID)
 		s.publish()
@@ -244,13 +244,13 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 	r := reply{Op: "subscribed", ID: req.ID, Symbols: sub.symbols, Positions: positions(from)}
 	if resumeFrom != nil {
 		var complete bool
-		r.Missed, complete, err = s.missed(actx, sub, from, resumeFrom)
+		err = readHistory(ctx, func(ctx context.Context) error {
+			var err error
+			r.Missed, complete, err = s.missed(ctx, sub, from, resumeFrom)
+			return err
+		})
 		switch {
 		case err != nil:
-			// TODO: retry the history read before answering "gap": on a
-			// saturated node the read can miss the subscribe's deadline
-			// although the stream still holds every missed event, and the
-			// client then loses what the snapshot does not cover.
 			r.Resume, r.Missed = "gap", nil
 			r.Message = "the event history could not be read; a fresh snapshot follows"
 		case !complete:
@@ -266,7 +266,12 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 	if req.Snapshot > 0 {
 		// The reply goes out before any live event of the subscription, and
 		// the history ends exactly where live delivery starts.
-		if r.Snapshot, err = s.snapshot(actx, sub, from, req.Snapshot); err != nil {
+		err = readHistory(ctx, func(ctx context.Context) error {
+			var err error
+			r.Snapshot, err = s.snapshot(ctx, sub, from, req.Snapshot)
+			return err
+		})
+		if err != nil {
 			r.Snapshot = []json.RawMessage{}
 			r.Message = "no snapshot: the event history could not be read"
 		}
@@ -299,6 +304,38 @@ func positions(from map[int]string) []string {
 		out[i] = strconv.Itoa(shard) + "-" + from[shard]
 	}
 	return out
+}
+
+// History reads on subscribe get historyAttempts tries of historyTimeout
+// each. A node saturated by a reconnect wave can miss one deadline although
+// the stream holds every missed event; answering "gap" then would cost the
+// client the events its snapshot does not cover.
+const (
+	historyAttempts = 3
+	historyTimeout  = 5 * time.Second
+	historyPause    = 100 * time.Millisecond
+)
+
+// readHistory runs read until it succeeds, the attempts run out or ctx ends,
+// and returns the last error.
+func readHistory(ctx context.Context, read func(context.Context) error) error {
+	var err error
+	for attempt := range historyAttempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(historyPause << (attempt - 1)):
+			}
+		}
+		actx, cancel := context.WithTimeout(ctx, historyTimeout)
+		err = read(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // defaultResumeSnapshot is the size of the fresh snapshot sent when a
