@@ -67,7 +67,7 @@ func TestClientsAndEstimate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := sampleMarket(cfg.seed, cfg.underlyings, cfg.rate)
+	m, err := sampleMarket(cfg.seed, cfg.underlyings, cfg.rate, plannedTicks(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

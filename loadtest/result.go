@@ -27,7 +27,7 @@ func scenarioOf(cfg config, plans []*plan, m *market) report.Scenario {
 		SlowDelay: report.Duration(cfg.slowDelay), ResumeShare: cfg.resumeShare,
 		ResumeEvery: report.Duration(cfg.resumeEvery), ResumePause: report.Duration(cfg.resumePause),
 		Underlyings: cfg.underlyings, Seed: cfg.seed, Classes: make([]int, account.Classes),
-		Estimate: deliveriesPerTick(m, plans) * nominalRate(cfg)}
+		Estimate: deliveriesPerTick(m, plans) * averageRate(cfg)}
 	if cfg.profile == profileBurst {
 		sc.BurstFactor, sc.BurstDuration = cfg.burstFactor, report.Duration(cfg.burstFor)
 	}
@@ -53,8 +53,8 @@ func (s *session) printSetup() {
 	line(s.out, "", "%s clients: %d steady, %d slow (pause %s per frame), %d resuming (every ~%s, away %s)",
 		commas(int64(sc.Clients)), sc.Classes[account.Steady], sc.Classes[account.Slow], s.cfg.slowDelay,
 		sc.Classes[account.Resumer], s.cfg.resumeEvery, s.cfg.resumePause)
-	line(s.out, "", "watchlists of %d underlyings; the filters draw about %s deliveries/s at %s ticks/s",
-		sc.Symbols, commas(int64(sc.Estimate)), commas(int64(sc.Rate)))
+	line(s.out, "", "watchlists of %d underlyings; the filters draw about %s deliveries/s on average",
+		sc.Symbols, commas(int64(sc.Estimate)))
 	line(s.out, "machine", "%d CPUs (%s), load average %.2f before the start", s.res.Machine.CPUs,
 		s.res.Machine.Model, s.res.Machine.LoadBefore)
 }

@@ -55,7 +55,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*report.Result, error)
 	if _, err := proc.RaiseFileLimit(uint64(cfg.clients) + 512); err != nil {
 		return nil, err
 	}
-	m, err := sampleMarket(cfg.seed, cfg.underlyings, nominalRate(cfg))
+	m, err := sampleMarket(cfg.seed, cfg.underlyings, nominalRate(cfg), plannedTicks(cfg))
 	if err != nil {
 		return nil, err
 	}

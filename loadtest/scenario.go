@@ -30,10 +30,10 @@ type market struct {
 // mix is the filter mix of the clients.
 var mix = watch.Notable
 
-// sampleMarket scores 10 s of the synthetic market with ingest's settings
-// at rate, but at least 20,000 ticks and at most 100,000.
-func sampleMarket(seed int64, underlyings int, rate float64) (*market, error) {
-	sampleTicks := int(min(max(10*rate, 20_000), 100_000))
+// sampleMarket scores the first ticks of the synthetic market, sent with
+// ingest's settings at rate: at least 20,000 and at most maxSample.
+func sampleMarket(seed int64, underlyings int, rate float64, ticks int) (*market, error) {
+	sampleTicks := min(max(ticks, 20_000), maxSample)
 	gen, err := synth.New(synth.Config{Seed: seed, Underlyings: underlyings})
 	if err != nil {
 		return nil, err
@@ -86,6 +86,31 @@ func sampleMarket(seed int64, underlyings int, rate float64) (*market, error) {
 		m.passes = append(m.passes, pass[u])
 	}
 	return m, nil
+}
+
+// maxSample bounds the ticks sampleMarket scores, about 3 s of work.
+const maxSample = 1_000_000
+
+// plannedTicks is how many ticks the profile sends: the whole run for
+// steady and burst, so the sample sees the flags and aggregates that build
+// up through it, and the first two steps for a ramp.
+func plannedTicks(cfg config) int {
+	switch cfg.profile {
+	case profileRamp:
+		return int((2*cfg.rampStart + cfg.rampStep) * cfg.rampHold.Seconds())
+	case profileBurst:
+		return int(cfg.rate * (cfg.duration.Seconds() + (cfg.burstFactor-1)*cfg.burstFor.Seconds()))
+	}
+	return int(cfg.rate * cfg.duration.Seconds())
+}
+
+// averageRate is the ticks per second the profile sends on average: over
+// the whole run with its burst, or on a ramp's first step.
+func averageRate(cfg config) float64 {
+	if cfg.profile == profileRamp || cfg.duration <= 0 {
+		return nominalRate(cfg)
+	}
+	return float64(plannedTicks(cfg)) / cfg.duration.Seconds()
 }
 
 // plan is a client before it connects: what it watches and how it behaves.

@@ -130,7 +130,7 @@ table.kv td{text-align:left} .met{color:#2b542c} .MISSED{color:#a94442;font-weig
 <tr><td>slow clients</td><td>pause {{dur $r.Scenario.SlowDelay}} after every frame</td></tr>
 <tr><td>resuming clients</td><td>leave every ~{{dur $r.Scenario.ResumeEvery}}, stay away {{dur $r.Scenario.ResumePause}}, come back with resume_from</td></tr>
 <tr><td>filters</td><td>{{range $r.Scenario.Mix}}{{.Clients}} &times; {{.Filter}}<br>{{end}}</td></tr>
-<tr><td>estimated deliveries</td><td>{{commas (int $r.Scenario.Estimate)}}/s at {{commas (int $r.Scenario.Rate)}} ticks/s</td></tr>
+<tr><td>estimated deliveries</td><td>{{commas (int $r.Scenario.Estimate)}}/s on average</td></tr>
 </table>
 
 <h2>Throughput</h2>

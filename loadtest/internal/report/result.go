@@ -83,8 +83,9 @@ type Scenario struct {
 	Seed          int64    `json:"seed"`
 	Classes       []int    `json:"clients_by_class"` // steady, slow, resumer
 	Mix           []Mix    `json:"mix"`
-	// Estimate is the deliveries per second the filters draw at Rate,
-	// from a scored sample of the market before the run.
+	// Estimate is the deliveries per second the filters draw on average
+	// over the run (over a ramp's first step), from a scored sample of the
+	// market before the run.
 	Estimate float64 `json:"estimated_deliveries_per_second"`
 }
 

@@ -102,18 +102,21 @@ var Mix = []Profile{
 }
 
 // Notable is the filter mix of the load tester's standard scenario:
-// traders whose screens show notable flow of their names, not every print.
-// On the synthetic market each profile passes some 2 to 5% of the events
-// (and every cancel), so 20-name watchlists of busy names draw some 25
-// events a second per client at 10,000 ticks a second.
+// traders whose screens show notable flow of their names, not every print:
+// large premium, large orders of the aggregating kinds, high scores,
+// unusual size that is also large, and short-dated bullish call sweeps.
+// Over a 60 s run of the synthetic market at 10,000 ticks a second, with
+// 20-name watchlists, each client draws some 25 events a second (plus every
+// cancel of its names). Unusual flags grow through the run as volume
+// builds against open interest, so short samples undercount them.
 var Notable = []Profile{
-	{0.30, func(s []string) Filter { return Filter{Symbols: s, MinPremium: 25_000} }},
+	{0.30, func(s []string) Filter { return Filter{Symbols: s, MinPremium: 100_000} }},
 	{0.25, func(s []string) Filter {
 		return Filter{Symbols: s, Kinds: []string{"sweep", "block", "split", "repeated", "spread"},
-			MinPremium: 25_000}
+			MinPremium: 75_000}
 	}},
-	{0.20, func(s []string) Filter { return Filter{Symbols: s, MinScore: 60} }},
-	{0.15, func(s []string) Filter { return Filter{Symbols: s, Flags: []string{"unusual"}} }},
+	{0.20, func(s []string) Filter { return Filter{Symbols: s, MinScore: 70} }},
+	{0.15, func(s []string) Filter { return Filter{Symbols: s, Flags: []string{"unusual"}, MinPremium: 50_000} }},
 	{0.10, func(s []string) Filter {
 		dte := int32(30)
 		return Filter{Symbols: s, Kinds: []string{"sweep"}, Rights: []string{"C"},
