@@ -37,10 +37,13 @@ func newSubscription(id string, f *filter.Filter) (*subscription, error) {
 // condition but symbols: a client that holds the print it retracts must
 // learn of it, whatever the cancel's own score or kind.
 func (s *subscription) wants(ev *hub.Event) bool {
-	if !s.firehose && !slices.Contains(s.symbols, ev.Underlying) {
-		return false
-	}
-	return s.wantsRouted(ev)
+	return s.names(ev.Underlying) && s.wantsRouted(ev)
+}
+
+// names reports whether the subscription may want events of the
+// underlying u, for history reads to skip the others undecoded.
+func (s *subscription) names(u string) bool {
+	return s.firehose || slices.Contains(s.symbols, u)
 }
 
 // wantsRouted is wants for an event of an underlying the subscription is

@@ -369,11 +369,11 @@ func (s *session) missed(ctx context.Context, sub *subscription, from, resumeFro
 		if hub.CompareIDs(after, through) >= 0 {
 			continue // the client saw everything up to where live delivery starts
 		}
-		evs, complete, err := s.srv.hub.Range(ctx, shard, after, through, maxResume)
+		evs, complete, err := s.srv.hub.Range(ctx, shard, after, through, maxResume, sub.names)
 		if err != nil {
 			return nil, false, err
 		}
-		if !complete || len(evs) == maxResume {
+		if !complete {
 			return nil, false, nil
 		}
 		for _, ev := range evs {
@@ -392,7 +392,7 @@ func (s *session) missed(ctx context.Context, sub *subscription, from, resumeFro
 func (s *session) snapshot(ctx context.Context, sub *subscription, from map[int]string, n int) ([]json.RawMessage, error) {
 	var found []*hub.Event
 	for shard, id := range from {
-		evs, err := s.srv.hub.Before(ctx, shard, id, min(maxSnapshot, 10*n))
+		evs, err := s.srv.hub.Before(ctx, shard, id, min(maxSnapshot, 10*n), sub.names)
 		if err != nil {
 			return nil, err
 		}

@@ -504,3 +504,51 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	testkit.Eventually(t, 5*time.Second, what, cond)
 }
+
+func TestHistorySkipsOtherUnderlyings(t *testing.T) {
+	e := newHub(t, hub.FanoutXRead)
+	shard := stream.Shard("AAPL", shards)
+	other := symbolWhere(t, func(s int) bool { return s == shard }, "AAPL")
+
+	start := e.xadd(t, "AAPL", `{"n":"a0"}`)
+	var want []string
+	for i := range 3 {
+		e.xadd(t, other, fmt.Sprintf(`{"n":"o%d"}`, i))
+		want = append(want, e.xadd(t, "AAPL", fmt.Sprintf(`{"n":"a%d"}`, i+1)))
+	}
+	end := want[len(want)-1]
+	aapl := func(u string) bool { return u == "AAPL" }
+
+	evs, complete, err := e.hub.Range(context.Background(), shard, start, end, 100, aapl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(evs); !complete || !equalIDs(got, want) {
+		t.Errorf("Range kept %v (complete %v), want %v complete", got, complete, want)
+	}
+
+	// The limit counts the entries read, those skipped too: six follow
+	// start, so a limit of six is a range that may go on.
+	if _, complete, err := e.hub.Range(context.Background(), shard, start, end, 6, aapl); err != nil || complete {
+		t.Errorf("Range with the limit reached: complete %v, %v; want false", complete, err)
+	}
+
+	evs, err = e.hub.Before(context.Background(), shard, end, 4, aapl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := entries(evs), []string{want[2], want[1]}; !equalIDs(got, want) {
+		t.Errorf("Before kept %v, want %v", got, want)
+	}
+	if n := testutil.ToFloat64(e.m.BadEntries); n != 0 {
+		t.Errorf("%v entries counted as malformed", n)
+	}
+}
+
+func entries(evs []*hub.Event) []string {
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.Entry
+	}
+	return ids
+}

@@ -169,21 +169,34 @@ func (h *Hub) decodeMessage(shard int, m redis.XMessage) (*Event, error) {
 	return h.decodeEntry(shard, m.ID, u, e)
 }
 
-// Before returns up to count events of a shard stream at or before the
-// entry id, newest first; malformed entries are skipped and counted.
-func (h *Hub) Before(ctx context.Context, shard int, id string, count int) ([]*Event, error) {
+// Before returns the events among the count entries of a shard stream at or
+// before the entry id, newest first. Entries of an underlying keep refuses
+// are skipped without being decoded (nil keeps all); malformed entries are
+// skipped and counted.
+func (h *Hub) Before(ctx context.Context, shard int, id string, count int, keep func(string) bool) ([]*Event, error) {
 	msgs, err := h.rdb.XRevRangeN(ctx, stream.Key(shard), id, "-", int64(count)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("hub: history of shard %d: %w", shard, err)
 	}
-	out := make([]*Event, 0, len(msgs))
+	return h.decodeKept(shard, msgs, keep), nil
+}
+
+// decodeKept decodes the entries whose underlying keep accepts. Decoding is
+// most of the cost of a history read, and a watchlist names a few of the
+// underlyings that share a shard.
+func (h *Hub) decodeKept(shard int, msgs []redis.XMessage, keep func(string) bool) []*Event {
+	var out []*Event
 	for _, m := range msgs {
-		if ev, err := h.decodeMessage(shard, m); err == nil {
+		u, e := fields(m)
+		if keep != nil && u != "" && !keep(u) {
+			continue
+		}
+		if ev, err := h.decodeEntry(shard, m.ID, u, e); err == nil {
 			ev.Entry = m.ID
 			out = append(out, ev)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (h *Hub) sleep(d time.Duration) {
@@ -196,10 +209,12 @@ func (h *Hub) sleep(d time.Duration) {
 }
 
 // Range returns the events of a shard stream after the entry id after
-// (exclusive) up to through (inclusive), oldest first, at most limit of
-// them, and whether the stream still held everything after the id: false
-// when it has been trimmed past it.
-func (h *Hub) Range(ctx context.Context, shard int, after, through string, limit int) ([]*Event, bool, error) {
+// (exclusive) up to through (inclusive), oldest first, among at most limit
+// entries, skipping entries of an underlying keep refuses as Before does. It
+// reports whether that is everything after the id: false when the stream
+// has been trimmed past it or holds limit entries or more in the range.
+func (h *Hub) Range(ctx context.Context, shard int, after, through string, limit int,
+	keep func(string) bool) ([]*Event, bool, error) {
 	key := stream.Key(shard)
 	oldest, err := h.rdb.XRangeN(ctx, key, "-", "+", 1).Result()
 	if err != nil {
@@ -210,12 +225,8 @@ func (h *Hub) Range(ctx context.Context, shard int, after, through string, limit
 	if err != nil {
 		return nil, false, fmt.Errorf("hub: history of shard %d: %w", shard, err)
 	}
-	out := make([]*Event, 0, len(msgs))
-	for _, m := range msgs {
-		if ev, err := h.decodeMessage(shard, m); err == nil {
-			ev.Entry = m.ID
-			out = append(out, ev)
-		}
+	if len(msgs) >= limit {
+		complete = false
 	}
-	return out, complete, nil
+	return h.decodeKept(shard, msgs, keep), complete, nil
 }
