@@ -64,27 +64,28 @@ func newSession(srv *Server, conn *websocket.Conn, id auth.Identity) *session {
 }
 
 // Send queues an event that any of the client's subscriptions wants, once
-// however many want it, without blocking. When the client's queue is full,
-// its oldest events are dropped and the client is told so; a client that
-// stays behind longer than Limits.LagGrace is cut off with
-// CloseSlowConsumer rather than slowing the node down.
-func (s *session) Send(ev *hub.Event) {
+// however many want it, without blocking, and reports whether it did. When
+// the client's queue is full, its oldest events are dropped and the client
+// is told so; a client that stays behind longer than Limits.LagGrace is cut
+// off with CloseSlowConsumer rather than slowing the node down.
+func (s *session) Send(ev *hub.Event) bool {
 	subs := s.active.Load()
 	if subs == nil {
-		return
+		return false
 	}
 	// The hub sends only events of underlyings some subscription names, so
 	// a lone subscription need not look at the symbols again.
 	if one := *subs; len(one) == 1 {
 		if !one[0].wantsRouted(ev) {
-			return
+			return false
 		}
 	} else if !slices.ContainsFunc(*subs, func(sub *subscription) bool { return sub.wants(ev) }) {
-		return
+		return false
 	}
 	if behind := s.queue.push(ev); behind > s.srv.limits.LagGrace {
 		s.slowOnce.Do(func() { close(s.slow); s.Flush() })
 	}
+	return true
 }
 
 // tell has the writer send a status frame ahead of further events.

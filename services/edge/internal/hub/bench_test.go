@@ -174,11 +174,12 @@ type latencies struct {
 	flushes int
 }
 
-func (l *latencies) Send(ev *hub.Event) {
+func (l *latencies) Send(ev *hub.Event) bool {
 	d := time.Now().UnixNano() - ev.IngestTS
 	l.mu.Lock()
 	l.samples = append(l.samples, d)
 	l.mu.Unlock()
+	return true
 }
 
 func (l *latencies) Flush() {

@@ -21,13 +21,14 @@ import (
 )
 
 // Subscriber receives the events of the underlyings it was added for. Send
-// queues an event, or ignores it when the subscriber's own filters reject
-// it, and must not block: a subscriber that cannot keep up drops or
-// disconnects on its own terms. After the events of one read from a stream
-// (or of one notification), the hub calls Flush once on every subscriber it
-// sent any to, so a subscriber can write them in one go.
+// queues an event and reports true, or ignores it and reports false when
+// the subscriber's own filters reject it; it must not block: a subscriber
+// that cannot keep up drops or disconnects on its own terms. After the
+// events of one read from a stream (or of one notification), the hub calls
+// Flush once on every subscriber that queued any, so a subscriber can write
+// them in one go and one that queued none is not woken.
 type Subscriber interface {
-	Send(ev *Event)
+	Send(ev *Event) bool
 	Flush()
 }
 
@@ -208,13 +209,15 @@ func (h *Hub) dispatch(r *reader, id string, ev *Event, touched map[Subscriber]s
 		if h.all[s] > 0 {
 			continue // served below
 		}
-		s.Send(ev)
-		touched[s] = struct{}{}
+		if s.Send(ev) {
+			touched[s] = struct{}{}
+		}
 		n++
 	}
 	for s := range h.all {
-		s.Send(ev)
-		touched[s] = struct{}{}
+		if s.Send(ev) {
+			touched[s] = struct{}{}
+		}
 		n++
 	}
 	return n

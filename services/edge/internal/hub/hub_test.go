@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,6 +115,41 @@ func TestRoutesOnlySubscribedUnderlyings(t *testing.T) {
 		}
 	})
 }
+
+// A subscriber whose filters took none of a read's events is not woken.
+func TestFlushesOnlySubscribersThatQueued(t *testing.T) {
+	eachFanout(t, func(t *testing.T, f hub.Fanout) {
+		e := newHub(t, f)
+		taker, refuser := &recorder{}, &refusing{}
+		e.add(t, taker, "AAPL")
+		e.add(t, refuser, "AAPL")
+
+		e.xadd(t, "AAPL", `{"n":"one"}`)
+		e.xadd(t, "AAPL", `{"n":"two"}`)
+		taker.waitFor(t, "two")
+		eventually(t, "the refusing subscriber to be offered both events", func() bool {
+			return refuser.offered.Load() == 2
+		})
+		if n := refuser.flushes.Load(); n != 0 {
+			t.Errorf("a subscriber that queued nothing was flushed %d times", n)
+		}
+		if n := taker.flushes.Load(); n == 0 {
+			t.Error("a subscriber that queued events was never flushed")
+		}
+	})
+}
+
+// refusing is a Subscriber whose filters want nothing.
+type refusing struct {
+	offered, flushes atomic.Int64
+}
+
+func (r *refusing) Send(*hub.Event) bool {
+	r.offered.Add(1)
+	return false
+}
+
+func (r *refusing) Flush() { r.flushes.Add(1) }
 
 func TestMessageCarriesShardAndEntryID(t *testing.T) {
 	tests := []struct {
@@ -444,17 +480,19 @@ func symbolWhere(t testing.TB, ok func(shard int) bool, except string) string {
 
 // recorder is a Subscriber that keeps what it is sent.
 type recorder struct {
-	mu   sync.Mutex
-	msgs []string
+	mu      sync.Mutex
+	msgs    []string
+	flushes atomic.Int64
 }
 
-func (r *recorder) Send(ev *hub.Event) {
+func (r *recorder) Send(ev *hub.Event) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.msgs = append(r.msgs, string(ev.Msg))
+	return true
 }
 
-func (r *recorder) Flush() {}
+func (r *recorder) Flush() { r.flushes.Add(1) }
 
 func (r *recorder) all() []string {
 	r.mu.Lock()
