@@ -19,6 +19,10 @@ type subscription struct {
 	// bare: the filter sets nothing but symbols, so every routed event
 	// passes without its attributes being looked at.
 	bare bool
+	// seen is, per shard, the id of the last entry the client had when it
+	// resumed the subscription. Another edge may have been ahead of this
+	// one, so live events up to it are repeats and do not pass.
+	seen map[int]string
 }
 
 // newSubscription checks a filter and normalizes its symbols.
@@ -50,6 +54,11 @@ func (s *subscription) names(u string) bool {
 // known to name. Send calls it per event and client: the attributes are
 // copied on the stack, nothing is allocated.
 func (s *subscription) wantsRouted(ev *hub.Event) bool {
+	if s.seen != nil {
+		if last, ok := s.seen[ev.Shard]; ok && hub.CompareIDs(ev.Entry, last) <= 0 {
+			return false
+		}
+	}
 	if s.bare || ev.Kind == "cancel" {
 		return true
 	}

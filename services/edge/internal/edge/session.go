@@ -229,6 +229,7 @@ func (s *session) subscribe(ctx context.Context, req request) reply {
 		if resumeFrom, err = parseResume(req.ResumeFrom, s.srv.hub.Shards()); err != nil {
 			return errorReply(req.ID, CodeBadRequest, "%v", err)
 		}
+		sub.seen = resumeFrom
 	}
 
 	// Send must know the subscription before the hub routes to it.

@@ -13,7 +13,8 @@ import (
 // An Event is shared between subscribers and must not be modified.
 type Event struct {
 	Msg        []byte // the event JSON with its "id"
-	Entry      string // the stream entry id, set on events read by Before
+	Shard      int    // the shard stream the event was read from
+	Entry      string // its stream entry id, "<ms>-<seq>"
 	Underlying string
 	Kind       string
 	Side       string
@@ -85,7 +86,7 @@ func decode(shard int, entryID, underlying, stored string) (*Event, error) {
 	return &Event{
 		Msg: msg, Underlying: underlying, Kind: a.Kind, Side: a.Side, Sentiment: a.Sentiment,
 		Right: a.Right, Premium: a.Premium, Score: a.Score, DTE: a.DTE, Flags: a.Flags,
-		TS: a.TS, IngestTS: a.IngestTS,
+		TS: a.TS, IngestTS: a.IngestTS, Shard: shard, Entry: entryID,
 	}, nil
 }
 

@@ -192,7 +192,6 @@ func (h *Hub) decodeKept(shard int, msgs []redis.XMessage, keep func(string) boo
 			continue
 		}
 		if ev, err := h.decodeEntry(shard, m.ID, u, e); err == nil {
-			ev.Entry = m.ID
 			out = append(out, ev)
 		}
 	}

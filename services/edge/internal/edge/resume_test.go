@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/liveflow/liveflow/pkg/filter"
+	"github.com/liveflow/liveflow/services/edge/internal/hub"
 )
 
 func TestReadHistoryRetriesUntilARead(t *testing.T) {
@@ -44,5 +47,31 @@ func TestReadHistoryRetriesUntilARead(t *testing.T) {
 	})
 	if !errors.Is(err, failed) || calls != 1 {
 		t.Errorf("read on a closed connection: got %v after %d calls, want %v after 1", err, calls, failed)
+	}
+}
+
+// A client that resumes on a node behind the one it left must not get the
+// events it had again when this node's live delivery reaches them.
+func TestResumedSubscriptionSkipsWhatTheClientHad(t *testing.T) {
+	sub, err := newSubscription("s", &filter.Filter{Symbols: []string{"AAPL"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.seen = map[int]string{3: "1700000000500-1"}
+	for _, tc := range []struct {
+		shard int
+		entry string
+		want  bool
+	}{
+		{3, "1700000000400-7", false},
+		{3, "1700000000500-1", false},
+		{3, "1700000000500-2", true},
+		{3, "1700000000600-0", true},
+		{5, "1700000000400-0", true}, // no id of shard 5 was given
+	} {
+		ev := &hub.Event{Shard: tc.shard, Entry: tc.entry, Underlying: "AAPL", Kind: "trade"}
+		if got := sub.wants(ev); got != tc.want {
+			t.Errorf("entry %d-%s after resuming at %v: wants %v, want %v", tc.shard, tc.entry, sub.seen, got, tc.want)
+		}
 	}
 }
