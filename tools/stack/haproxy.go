@@ -35,8 +35,9 @@ type HAProxy struct {
 //     new connections evenly, not the ones that stay;
 //   - a health check on /readyz every 100 ms, failing a node at the first
 //     503, so a draining edge (which answers 503) gets no new clients while
-//     the ones it closes reconnect; no stickiness, because a client resumes
-//     on any edge from its last ids.
+//     the ones it closes reconnect; a busy edge has 2 s to answer, so load
+//     alone does not take every node out at once; no stickiness, because a
+//     client resumes on any edge from its last ids.
 var haproxyConfig = template.Must(template.New("haproxy").Parse(`global
     maxconn {{.MaxConn}}
     stats socket {{.Socket}} mode 600 level admin
@@ -58,6 +59,7 @@ backend edges
     balance leastconn
     option httpchk GET /readyz
     http-check expect status 200
+    timeout check 2s
     default-server inter 100ms fall 1 rise 2
 {{- range $i, $b := .Backends}}
     server edge{{$i}} {{$b}} check
