@@ -163,12 +163,6 @@ func (h *Hub) decodeEntry(shard int, id, u, e string) (*Event, error) {
 	return ev, err
 }
 
-// decodeMessage decodes an entry read from a stream, see decodeEntry.
-func (h *Hub) decodeMessage(shard int, m redis.XMessage) (*Event, error) {
-	u, e := fields(m)
-	return h.decodeEntry(shard, m.ID, u, e)
-}
-
 // Before returns the events among the count entries of a shard stream at or
 // before the entry id, newest first. Entries of an underlying keep refuses
 // are skipped without being decoded (nil keeps all); malformed entries are
