@@ -109,7 +109,7 @@ test-faults: deps build
 ## bench: the benchmarks of the pure packages, then the standard load
 ## scenario on the local stack (loadtest): ingest sends 10,000 ticks/s for
 ## 60 s, twice that for the first 10 s, to 2,000 WebSocket clients whose
-## filters draw about 50,000 deliveries/s. It fails when an event is lost or
+## filters draw about 46,000 deliveries/s. It fails when an event is lost or
 ## duplicated or the p99 from ingest to client is 25 ms or more; the report
 ## is .cache/bench/report.html. LOADTEST_FLAGS adds flags.
 bench: bench-pkg bench-load
