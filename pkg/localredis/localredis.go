@@ -53,6 +53,21 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, ErrNotInstalled
 	}
+	// A free port found by FreePort may be taken by another process before
+	// redis-server binds it; ports chosen here are then chosen again.
+	for attempt := 1; ; attempt++ {
+		s, err := start(ctx, bin, opts)
+		if err == nil || opts.Port != 0 || attempt == 5 || !errors.Is(err, errPortTaken) {
+			return s, err
+		}
+	}
+}
+
+// errPortTaken means redis-server could not bind one of its ports.
+var errPortTaken = errors.New("localredis: port taken")
+
+func start(ctx context.Context, bin string, opts Options) (*Server, error) {
+	var err error
 	var clusterArgs []string
 	if opts.Cluster {
 		if clusterArgs, err = clusterNodeArgs(opts.NodeTimeout); err != nil {
@@ -134,7 +149,11 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
-			return fmt.Errorf("localredis: redis-server exited at start (%v): %s", s.err, s.logTail())
+			log := s.logTail()
+			if strings.Contains(log, "Address already in use") {
+				return fmt.Errorf("%w: redis-server exited at start (%v): %s", errPortTaken, s.err, log)
+			}
+			return fmt.Errorf("localredis: redis-server exited at start (%v): %s", s.err, log)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
