@@ -76,9 +76,12 @@ type request struct {
 	ResumeFrom json.RawMessage `json:"resume_from"`
 }
 
-// maxResume bounds the missed entries read per shard on resume; a client
-// that missed more gets a fresh snapshot instead.
-const maxResume = 10_000
+// maxResume bounds the entries read per shard on resume, as many as a shard
+// stream keeps by default (the scorer's -stream-maxlen); a client that
+// missed more gets a fresh snapshot instead. Entries of names the
+// subscription does not watch are skipped undecoded, so the cost of a long
+// resume is mostly Redis sending the entries.
+const maxResume = 100_000
 
 // maxSnapshot bounds the events a subscribe may ask for.
 const maxSnapshot = 1000

@@ -583,6 +583,45 @@ func TestHistorySkipsOtherUnderlyings(t *testing.T) {
 	}
 }
 
+// A long history comes page by page, in order, and the limit still holds.
+func TestRangeReadsPageByPage(t *testing.T) {
+	e := newHub(t, hub.FanoutXRead)
+	shard := stream.Shard("AAPL", shards)
+	ctx := context.Background()
+	const n = 4100 // two full pages and a part
+	cmds, err := e.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range n {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: stream.Key(shard), Values: []any{
+				stream.FieldUnderlying, "AAPL", stream.FieldEvent, fmt.Sprintf(`{"n":"e%d"}`, i)}})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, n)
+	for i, c := range cmds {
+		ids[i] = c.(*redis.StringCmd).Val()
+	}
+
+	evs, complete, err := e.hub.Range(ctx, shard, ids[0], ids[n-1], 100_000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(evs); !complete || !equalIDs(got, ids[1:]) {
+		t.Errorf("Range over %d entries: %d back (complete %v), want the %d after the first, complete",
+			n, len(got), complete, n-1)
+	}
+
+	evs, complete, err = e.hub.Range(ctx, shard, ids[0], ids[n-1], 3000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(evs); complete || !equalIDs(got, ids[1:3001]) {
+		t.Errorf("Range limited to 3000: %d back (complete %v), want the first 3000, incomplete", len(got), complete)
+	}
+}
+
 func entries(evs []*hub.Event) []string {
 	ids := make([]string, len(evs))
 	for i, ev := range evs {

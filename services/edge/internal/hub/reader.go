@@ -214,12 +214,24 @@ func (h *Hub) Range(ctx context.Context, shard int, after, through string, limit
 		return nil, false, fmt.Errorf("hub: history of shard %d: %w", shard, err)
 	}
 	complete := len(oldest) == 0 || CompareIDs(oldest[0].ID, after) <= 0 || after == "0-0"
-	msgs, err := h.rdb.XRangeN(ctx, key, "("+after, through, int64(limit)).Result()
-	if err != nil {
-		return nil, false, fmt.Errorf("hub: history of shard %d: %w", shard, err)
+	var out []*Event
+	from, read := "("+after, 0
+	for read < limit {
+		n := min(rangePage, limit-read)
+		msgs, err := h.rdb.XRangeN(ctx, key, from, through, int64(n)).Result()
+		if err != nil {
+			return nil, false, fmt.Errorf("hub: history of shard %d: %w", shard, err)
+		}
+		read += len(msgs)
+		out = append(out, h.decodeKept(shard, msgs, keep)...)
+		if len(msgs) < n {
+			return out, complete, nil
+		}
+		from = "(" + msgs[len(msgs)-1].ID
 	}
-	if len(msgs) >= limit {
-		complete = false
-	}
-	return h.decodeKept(shard, msgs, keep), complete, nil
+	return out, false, nil // the limit was reached; more may follow
 }
+
+// rangePage is how many entries Range asks Redis for at a time, so a long
+// history comes in replies of a megabyte or two rather than one huge one.
+const rangePage = 2000
