@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,18 +41,44 @@ func startStack(t testing.TB) *stack.Stack {
 
 // testLog forwards service output to the test log until the test ends.
 type testLog struct {
-	t    testing.TB
-	done bool
+	t testing.TB
+
+	mu     sync.Mutex
+	done   bool
+	races  []string // lines of the data race reports services printed
+	inRace int      // lines of the current report still to keep
 }
 
 func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// The services are built with -race; a report is kept even when the
+	// output is not shown, so that the test can say what was found.
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if strings.Contains(line, "WARNING: DATA RACE") {
+			l.inRace = 100
+		}
+		if l.inRace > 0 {
+			l.races = append(l.races, line)
+			l.inRace--
+		}
+	}
 	if !l.done && testing.Verbose() {
 		l.t.Logf("%s", strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
 }
 
-func (l *testLog) stop() { l.done = true }
+// stop ends the logging, once the services have stopped, and fails the test
+// with any data race report they printed.
+func (l *testLog) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.done = true
+	if len(l.races) > 0 {
+		l.t.Errorf("a service reported a data race:\n%s", strings.Join(l.races, "\n"))
+	}
+}
 
 // freeAddr returns a free loopback address.
 func freeAddr(t testing.TB) string {
