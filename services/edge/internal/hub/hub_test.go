@@ -622,6 +622,53 @@ func TestRangeReadsPageByPage(t *testing.T) {
 	}
 }
 
+// A resume point older than a stream is complete unless the stream lost
+// entries after it.
+func TestRangeTellsTrimmedFromYounger(t *testing.T) {
+	e := newHub(t, hub.FanoutXRead)
+	shard := stream.Shard("AAPL", shards)
+	ctx := context.Background()
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, e.xadd(t, "AAPL", fmt.Sprintf(`{"n":"e%d"}`, i)))
+	}
+	last := ids[len(ids)-1]
+	for _, tc := range []struct {
+		name, after string
+		want        int
+		complete    bool
+	}{
+		// Written before the stream's first entry, as a client's resume
+		// point of a shard it named no id for can be.
+		{"the stream began after the point", "1-0", 10, true},
+		{"within the stream", ids[2], 7, true},
+	} {
+		evs, complete, err := e.hub.Range(ctx, shard, tc.after, last, 100, nil)
+		if err != nil || len(evs) != tc.want || complete != tc.complete {
+			t.Errorf("%s: %d events, complete %v, %v; want %d, %v", tc.name, len(evs), complete, err, tc.want, tc.complete)
+		}
+	}
+
+	// Trimmed to its last five. Redis does not say where trimming stopped,
+	// so a point before the oldest entry left counts as incomplete.
+	if err := e.rdb.XTrimMaxLen(ctx, stream.Key(shard), 5).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, after string
+		complete    bool
+	}{
+		{"at the oldest entry left", ids[5], true},
+		{"trimmed up to the point", ids[4], false},
+		{"trimmed past the point", ids[3], false},
+		{"the stream began after the point, then was trimmed", "1-0", false},
+	} {
+		if _, complete, err := e.hub.Range(ctx, shard, tc.after, last, 100, nil); err != nil || complete != tc.complete {
+			t.Errorf("%s: complete %v, %v; want %v", tc.name, complete, err, tc.complete)
+		}
+	}
+}
+
 func entries(evs []*hub.Event) []string {
 	ids := make([]string, len(evs))
 	for i, ev := range evs {

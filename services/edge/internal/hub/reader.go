@@ -209,11 +209,10 @@ func (h *Hub) sleep(d time.Duration) {
 func (h *Hub) Range(ctx context.Context, shard int, after, through string, limit int,
 	keep func(string) bool) ([]*Event, bool, error) {
 	key := stream.Key(shard)
-	oldest, err := h.rdb.XRangeN(ctx, key, "-", "+", 1).Result()
+	complete, err := h.holdsAllAfter(ctx, key, after)
 	if err != nil {
 		return nil, false, fmt.Errorf("hub: history of shard %d: %w", shard, err)
 	}
-	complete := len(oldest) == 0 || CompareIDs(oldest[0].ID, after) <= 0 || after == "0-0"
 	var out []*Event
 	from, read := "("+after, 0
 	for read < limit {
@@ -230,6 +229,40 @@ func (h *Hub) Range(ctx context.Context, shard int, after, through string, limit
 		from = "(" + msgs[len(msgs)-1].ID
 	}
 	return out, false, nil // the limit was reached; more may follow
+}
+
+// holdsAllAfter reports whether a stream still holds every entry it was
+// given after the id after. Its oldest entry at or before the id says so.
+// When the oldest is newer, the stream either lost entries (trimmed) or
+// began after the id, as the stream of a shard a client named no id for
+// may have; Redis 7 counts the entries ever added, which tells the two
+// apart. Trimming leaves no trace of where it stopped, so a trimmed stream
+// whose oldest entry is newer than the id counts as incomplete, even when
+// nothing after the id went. A stream that does not exist holds nothing to
+// miss.
+//
+// TODO: a stream that expired (no write for its TTL) and was written again
+// has lost nothing in Redis's count and reads as complete, though the
+// events of the expired one are gone; Redis keeps nothing that would tell.
+func (h *Hub) holdsAllAfter(ctx context.Context, key, after string) (bool, error) {
+	if after == "0-0" {
+		return true, nil
+	}
+	oldest, err := h.rdb.XRangeN(ctx, key, "-", "+", 1).Result()
+	if err != nil {
+		return false, err
+	}
+	if len(oldest) == 0 || CompareIDs(oldest[0].ID, after) <= 0 {
+		return true, nil
+	}
+	info, err := h.rdb.XInfoStream(ctx, key).Result()
+	if err != nil {
+		return false, err
+	}
+	// Before Redis 7 EntriesAdded is missing (0): assume the worst.
+	untouched := info.EntriesAdded == info.Length &&
+		(info.MaxDeletedEntryID == "0-0" || info.MaxDeletedEntryID == "")
+	return untouched, nil
 }
 
 // rangePage is how many entries Range asks Redis for at a time, so a long
