@@ -82,7 +82,10 @@ func (p *Process) Stop(grace time.Duration) error {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
-		return p.err
+		if p.err != nil {
+			return fmt.Errorf("stack: %s: %w", p.Name, p.err)
+		}
+		return nil
 	case <-time.After(grace):
 		_ = p.cmd.Process.Kill()
 		<-p.done

@@ -182,7 +182,7 @@ func (s *Stack) Close() error {
 	var first error
 	for i := len(procs) - 1; i >= 0; i-- {
 		if err := procs[i].Stop(15 * time.Second); err != nil && first == nil && !exitedBySignal(err) {
-			first = fmt.Errorf("stack: stopping %s: %w", procs[i].Name, err)
+			first = err
 		}
 	}
 	if s.redis != nil {
